@@ -167,3 +167,12 @@ func SplitWrite64(b Bus32, off uintptr, v uint64) {
 	b.Write32(off, uint32(v))
 	b.Write32(off+4, uint32(v>>32))
 }
+
+// CheckExtent reports whether a block of size bytes at offset base fits on
+// b. Generated maps check it once, so their registers need no check.
+func CheckExtent(b Bus, base, size uintptr) error {
+	if bs := b.Size(); base > bs || size > bs-base {
+		return fmt.Errorf("a block of %#x bytes at offset %#x does not fit on a bus of %#x bytes: %w", size, base, bs, ErrOutOfRange)
+	}
+	return nil
+}

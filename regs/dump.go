@@ -117,10 +117,37 @@ func (r *Register) Format(v uint64) string {
 	return b.String()
 }
 
+// EffectiveAccess returns the register's access, narrowed by its fields:
+// a register whose fields are all write-only is write-only, and one whose
+// fields are all read-only is read-only, whatever access it inherited.
+func (r *Register) EffectiveAccess() Access {
+	if len(r.Fields) == 0 {
+		return r.Access
+	}
+	allRO, allWO := true, true
+	for i := range r.Fields {
+		switch r.Fields[i].Access {
+		case ReadOnly:
+			allWO = false
+		case WriteOnly, WriteOnce:
+			allRO = false
+		default:
+			allRO, allWO = false, false
+		}
+	}
+	switch {
+	case allRO:
+		return ReadOnly
+	case allWO:
+		return WriteOnly
+	}
+	return r.Access
+}
+
 // Readable reports whether a dump may read the register: it is readable
 // and reading it has no side effect.
 func (r *Register) Readable() bool {
-	return r.Access.Readable() && r.ReadAction == ReadNormal
+	return r.EffectiveAccess().Readable() && r.ReadAction == ReadNormal
 }
 
 // Read reads the register through b at base+r.Offset, checking the access.
@@ -158,9 +185,9 @@ func Dump(w io.Writer, b Bus, p *Peripheral, opts *DumpOptions) error {
 		r := &p.Registers[i]
 		digits := int(r.Bits / 4)
 		reset := fmt.Sprintf("%#0*x", digits, r.Reset)
-		acc := r.Access.Short()
+		acc := r.EffectiveAccess().Short()
 		switch {
-		case !r.Access.Readable():
+		case !r.EffectiveAccess().Readable():
 			fmt.Fprintf(tw, "%#04x\t%s\t%s\t(write-only)\t%s\n", r.Offset, r.Name, acc, reset)
 			continue
 		case r.ReadAction != ReadNormal && !opts.SideEffects:
@@ -181,21 +208,114 @@ func Dump(w io.Writer, b Bus, p *Peripheral, opts *DumpOptions) error {
 		}
 		for _, fv := range r.Decode(v) {
 			f := fv.Field
-			pos := fmt.Sprintf("[%d]", f.Offset)
-			if f.Width > 1 {
-				pos = fmt.Sprintf("[%d:%d]", f.Offset+f.Width-1, f.Offset)
-			}
-			fmt.Fprintf(tw, "\t  %s %s\t%s\t%s\t\n", pos, f.Name, f.Kind(), fv.String()[len(f.Name)+1:])
+			fmt.Fprintf(tw, "\t  %s %s\t%s\t%s\t\n", f.Pos(), f.Name, f.Kind(), fv.String()[len(f.Name)+1:])
 		}
 	}
+	return flushTrimmed(w, tw, &buf)
+}
+
+// flushTrimmed flushes tw, which writes to buf, and copies buf to w without
+// the padding that tabwriter gives the empty last cells of field lines.
+func flushTrimmed(w io.Writer, tw *tabwriter.Writer, buf *bytes.Buffer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// Field lines end in an empty cell; drop the padding tabwriter gives it.
 	for _, line := range strings.SplitAfter(buf.String(), "\n") {
 		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+strings.Repeat("\n", strings.Count(line, "\n"))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Pos returns the field's bit position as a datasheet writes it: "[3]" for
+// one bit, "[7:4]" for several.
+func (f *Field) Pos() string {
+	if f.Width > 1 {
+		return fmt.Sprintf("[%d:%d]", f.Offset+f.Width-1, f.Offset)
+	}
+	return fmt.Sprintf("[%d]", f.Offset)
+}
+
+// WriteMap writes the register map of p as a datasheet table: every
+// register with its offset, access and reset value, and under it every field
+// with its position, kind, reset value and description, and the field's
+// enumerated values. It reads no device.
+func WriteMap(w io.Writer, p *Peripheral) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s", p.Name)
+	if p.Description != "" {
+		fmt.Fprintf(tw, ": %s", oneLine(p.Description))
+	}
+	fmt.Fprintf(tw, " (%#x bytes)\n", p.Size)
+	fmt.Fprintf(tw, "OFFSET\tREGISTER\tACCESS\tRESET\tDESCRIPTION\n")
+	for i := range p.Registers {
+		r := &p.Registers[i]
+		acc := r.EffectiveAccess().Short()
+		if r.ReadAction != ReadNormal {
+			acc += "/read " + r.ReadAction.String()
+		}
+		fmt.Fprintf(tw, "%#04x\t%s\t%s\t%#0*x\t%s\n", r.Offset, r.Name, acc, int(r.Bits/4), r.Reset, oneLine(r.Description))
+		for _, fv := range r.Decode(r.Reset) {
+			f := fv.Field
+			fmt.Fprintf(tw, "\t  %s %s\t%s\t%s\t%s\n", f.Pos(), f.Name, f.Kind(), fv.String()[len(f.Name)+1:], oneLine(f.Description))
+			for _, e := range f.Enums {
+				val := fmt.Sprintf("%#x", e.Value)
+				if e.Default {
+					val = "other"
+				}
+				name := e.Name
+				if e.Description != "" {
+					name += ": " + oneLine(e.Description)
+				}
+				fmt.Fprintf(tw, "\t\t\t    %s\t%s\n", val, name)
+			}
+		}
+	}
+	return flushTrimmed(w, tw, &buf)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TypedKind returns the typed field kind that represents f in a generated
+// map: "RO", "WO", "RW", "W1C", "W1S" or "RC" (any read side effect). Fields
+// with rarer write effects (toggle, write-0-to-clear, ...) are "RW" or "WO"
+// by their access; the register's Layout still keeps a read-modify-write
+// from disturbing them.
+func (f *Field) TypedKind() string {
+	switch {
+	case f.ReadAction != ReadNormal:
+		return "RC"
+	case f.WriteEffect == OneToClear:
+		return "W1C"
+	case f.WriteEffect == OneToSet:
+		return "W1S"
+	case f.Access == ReadOnly:
+		return "RO"
+	case f.Access == WriteOnly || f.Access == WriteOnce:
+		return "WO"
+	}
+	return "RW"
+}
+
+// TypedKind returns the typed register kind that represents r in a generated
+// map: "RO", "WO", "RW", or "RC" for a writable register whose read has a
+// side effect (it has no read-modify-write).
+func (r *Register) TypedKind() string {
+	sideEffect := r.ReadAction != ReadNormal
+	for i := range r.Fields {
+		if r.Fields[i].ReadAction != ReadNormal {
+			sideEffect = true
+		}
+	}
+	switch a := r.EffectiveAccess(); {
+	case a == ReadOnly:
+		return "RO"
+	case a == WriteOnly || a == WriteOnce:
+		return "WO"
+	case sideEffect:
+		return "RC"
+	}
+	return "RW"
 }

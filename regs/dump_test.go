@@ -84,3 +84,30 @@ OFFSET  REGISTER      ACCESS  VALUE                            RESET
 	assert.ErrorIs(t, err, ErrOutOfRange)
 	assert.ErrorContains(t, err, "DEMO.FIFO")
 }
+
+func TestWriteMap(t *testing.T) {
+	var out bytes.Buffer
+	p := testPeriph
+	p.Description = "A demo\n  block"
+	p.Registers = append([]Register(nil), p.Registers...)
+	p.Registers[1].Description = "Control"
+	p.Registers[1].Fields[0].Description = "Enable"
+	require.NoError(t, WriteMap(&out, &p))
+	want := `DEMO: A demo block (0x10 bytes)
+OFFSET  REGISTER      ACCESS                  RESET       DESCRIPTION
+0x0000  ID            RO                      0x49504355
+          [31:0] ID   RO                      0x49504355
+0x0004  CTRL          RW                      0x00000000  Control
+          [0] EN      RW                      0           Enable
+          [2:1] MODE  RW                      0x0(SLOW)
+                                                  0x0     SLOW
+                                                  0x1     FAST
+                                                  other   OTHER
+          [8] OVF     W1C                     0
+0x0008  FIFO          RO/read modifyExternal  0x0000
+0x000a  CMD           WO                      0x00
+0x000c  CNT           RO                      0x00000000
+          [7:0] N     RC                      0x0
+`
+	assert.Equal(t, want, out.String())
+}
