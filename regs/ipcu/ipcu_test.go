@@ -7,10 +7,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipcu/ipcu/internal/leakcheck"
 	"github.com/ipcu/ipcu/regs"
 	"github.com/ipcu/ipcu/regs/ipcu"
 	"github.com/ipcu/ipcu/regs/regstest"
 )
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // Facts read off docs/ipcu.md by hand, checked through the generated map:
 // an independent check of the generator and the SVD together.

@@ -10,8 +10,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipcu/ipcu/internal/leakcheck"
 	"github.com/ipcu/ipcu/internal/testenv"
 )
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer

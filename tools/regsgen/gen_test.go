@@ -11,8 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipcu/ipcu/internal/leakcheck"
 	"github.com/ipcu/ipcu/internal/testenv"
 )
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // genPackage generates a package from svdPath into a fresh directory under
 // testdata (inside the module, so that it can import regs) and returns the

@@ -2,23 +2,15 @@ package leakcheck
 
 import (
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
-
-	"github.com/ipcu/ipcu/internal/testenv"
 )
 
-func TestMain(m *testing.M) { Main(m) }
-
 func TestDetectsFDAndMappingLeaks(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		testenv.Unsupported(t, "needs /proc/self")
-	}
 	before, err := Take()
 	require.NoError(t, err)
 	assert.Empty(t, before.Leaks(before))
@@ -53,9 +45,6 @@ type fakeM struct{ run func() int }
 func (m fakeM) Run() int { return m.run() }
 
 func TestRunFailsOnLeak(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		testenv.Unsupported(t, "needs /proc/self")
-	}
 	var f *os.File
 	code := Run(fakeM{func() int {
 		var err error
