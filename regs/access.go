@@ -1,6 +1,9 @@
 package regs
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Access is what a register or field allows a CPU to do, in the terms of
 // CMSIS-SVD's accessType.
@@ -59,10 +62,11 @@ func (a Access) Readable() bool {
 // Writable reports whether a write can change the register.
 func (a Access) Writable() bool { return a != ReadOnly }
 
-// ParseAccess parses an SVD accessType.
+// ParseAccess parses an SVD accessType, in any case: vendor files write
+// "read-writeonce" as well as "read-writeOnce".
 func ParseAccess(s string) (Access, error) {
 	for i, n := range accessNames {
-		if i != 0 && n == s {
+		if i != 0 && strings.EqualFold(n, s) {
 			return Access(i), nil
 		}
 	}
@@ -131,10 +135,10 @@ func (w WriteEffect) Short() string {
 	return ""
 }
 
-// ParseWriteEffect parses an SVD modifiedWriteValues.
+// ParseWriteEffect parses an SVD modifiedWriteValues, in any case.
 func ParseWriteEffect(s string) (WriteEffect, error) {
 	for i, n := range writeEffectNames {
-		if n == s {
+		if strings.EqualFold(n, s) {
 			return WriteEffect(i), nil
 		}
 	}
@@ -186,10 +190,10 @@ func (r ReadAction) String() string {
 	return fmt.Sprintf("ReadAction(%d)", uint8(r))
 }
 
-// ParseReadAction parses an SVD readAction.
+// ParseReadAction parses an SVD readAction, in any case.
 func ParseReadAction(s string) (ReadAction, error) {
 	for i, n := range readActionNames {
-		if i != 0 && n == s {
+		if i != 0 && strings.EqualFold(n, s) {
 			return ReadAction(i), nil
 		}
 	}

@@ -20,7 +20,8 @@ type Peripheral struct {
 	// block at an arbitrary address, so Base is informative; register
 	// offsets are relative to the start of the peripheral.
 	Base uint64
-	// Size is the extent in bytes that the registers occupy, from offset 0.
+	// Size is the extent of the block in bytes from offset 0: the end of its
+	// last register or of its last address block, whichever is further.
 	Size      uint64
 	Registers []Register // sorted by offset; arrays and clusters flattened
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Size is the extent of the IPCU registers in bytes.
-const Size = 0x1350
+const Size = 0x2000
 
 // New returns the register map of IPCU on b, with the peripheral at offset
 // base. It fails if the block does not fit on b; after that no register
@@ -1157,7 +1157,7 @@ var Description = &regs.Description{
 			Name:        "IPCU",
 			Description: "Inter-processor communication unit. Mapped at an arbitrary address: all offsets are relative to the start of the block. Block size 0x2000 bytes; accesses beyond it or to reserved offsets read 0 and ignore writes.",
 			Base:        0x0,
-			Size:        0x1350,
+			Size:        0x2000,
 			Registers: []regs.Register{
 				{Name: "ID", Description: "Identification register: reads 0x49504355, ASCII \"IPCU\" (0x49 'I' in the top byte).", Offset: 0x0, Bits: 32, Access: regs.ReadOnly, Reset: 0x49504355, ResetMask: 0xffffffff, ReadAction: regs.ReadNormal, Fields: descFields0},
 				{Name: "VERSION", Description: "Version of this specification implemented by the block: MAJOR.MINOR.PATCH, 1.0.0 for this document.", Offset: 0x4, Bits: 32, Access: regs.ReadOnly, Reset: 0x1000000, ResetMask: 0xffffffff, ReadAction: regs.ReadNormal, Fields: descFields1},
