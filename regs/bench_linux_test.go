@@ -4,7 +4,6 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
-	"unsafe"
 )
 
 // The benchmarks compare a typed field read-modify-write through a Window
@@ -24,7 +23,7 @@ func BenchmarkFieldUpdateWindow(b *testing.B) {
 
 func BenchmarkFieldUpdateRawAtomic(b *testing.B) {
 	w, _ := mapMemfd(b, os.Getpagesize(), nil)
-	p := (*uint32)(unsafe.Pointer(&w.mem[0x40]))
+	p := rawPtr32(w, 0x40)
 	l := LayoutOf[uint32](testFields...)
 	b.ReportAllocs()
 	b.ResetTimer()
