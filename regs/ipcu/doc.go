@@ -13,7 +13,7 @@
 //
 //	blk, err := ipcu.New(bus, 0)
 //	if err != nil { ... }
-//	if blk.ID.Read() != ipcu.IDValue { ... }
+//	if id := blk.ID.Read(); id != 0x49504355 { ... } // "IPCU"
 //	blk.MBOX[0].STATUS.Update(ipcu.MBOX_STATUS.OVF.Clear())
 //
 // Description is the block's runtime description, for register dumps
