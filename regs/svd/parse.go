@@ -193,6 +193,19 @@ const (
 	array         // "MB[%s]": an array
 )
 
+// placed reads what places a cluster or register: its dim group, the form
+// of its name (single, array or list) and its addressOffset.
+func placed(n *node, raw string, p *path) (d *Dim, form int, off uint64, err error) {
+	if d, err = dim(n, p); err != nil {
+		return nil, 0, 0, err
+	}
+	if form, err = nameForm(raw, d, n, p); err != nil {
+		return nil, 0, 0, err
+	}
+	off, err = required(n, "addressOffset", p)
+	return d, form, off, err
+}
+
 // nameForm checks that name and d agree and returns the form of name.
 func nameForm(name string, d *Dim, n *node, p *path) (int, error) {
 	has := strings.Contains(name, "%s")
@@ -408,15 +421,7 @@ func (c *converter) cluster(n *node, in RegisterProperties, up *path, depth int)
 	if depth > MaxClusterDepth {
 		return nil, errorf(p, n.line, "clusters nested more than %d deep", MaxClusterDepth)
 	}
-	d, err := dim(n, p)
-	if err != nil {
-		return nil, err
-	}
-	form, err := nameForm(raw, d, n, p)
-	if err != nil {
-		return nil, err
-	}
-	off, err := required(n, "addressOffset", p)
+	d, form, off, err := placed(n, raw, p)
 	if err != nil {
 		return nil, err
 	}
@@ -477,15 +482,7 @@ func (c *converter) register(n *node, in RegisterProperties, up *path) ([]*Regis
 	if raw == "" {
 		return nil, errorf(p, n.line, "missing <name>")
 	}
-	d, err := dim(n, p)
-	if err != nil {
-		return nil, err
-	}
-	form, err := nameForm(raw, d, n, p)
-	if err != nil {
-		return nil, err
-	}
-	off, err := required(n, "addressOffset", p)
+	d, form, off, err := placed(n, raw, p)
 	if err != nil {
 		return nil, err
 	}
