@@ -193,6 +193,23 @@ const (
 	array         // "MB[%s]": an array
 )
 
+// effects reads the modifiedWriteValues and readAction a register or field
+// states; for one it does not state, it returns the inherited w or r.
+func effects(n *node, p *path, w regs.WriteEffect, r regs.ReadAction) (regs.WriteEffect, regs.ReadAction, error) {
+	var err error
+	if s, k := text(n, "modifiedWriteValues"); k != nil {
+		if w, err = regs.ParseWriteEffect(s); err != nil {
+			return w, r, wrap(p, k.line, err)
+		}
+	}
+	if s, k := text(n, "readAction"); k != nil {
+		if r, err = regs.ParseReadAction(s); err != nil {
+			return w, r, wrap(p, k.line, err)
+		}
+	}
+	return w, r, nil
+}
+
 // placed reads what places a cluster or register: its dim group, the form
 // of its name (single, array or list) and its addressOffset.
 func placed(n *node, raw string, p *path) (d *Dim, form int, off uint64, err error) {
@@ -535,15 +552,8 @@ func (c *converter) register1(n *node, in RegisterProperties, p *path, name, ind
 	r.Size, r.Access = props.Size, props.Access
 	r.ResetValue = props.ResetValue & widthMask(r.Size)
 	r.ResetMask = props.ResetMask & widthMask(r.Size)
-	if s, k := text(n, "modifiedWriteValues"); k != nil {
-		if r.WriteEffect, err = regs.ParseWriteEffect(s); err != nil {
-			return nil, wrap(p, k.line, err)
-		}
-	}
-	if s, k := text(n, "readAction"); k != nil {
-		if r.ReadAction, err = regs.ParseReadAction(s); err != nil {
-			return nil, wrap(p, k.line, err)
-		}
+	if r.WriteEffect, r.ReadAction, err = effects(n, p, r.WriteEffect, r.ReadAction); err != nil {
+		return nil, err
 	}
 	for _, fs := range n.kids {
 		if fs.tag != "fields" {
@@ -701,15 +711,8 @@ func (c *converter) field1(n *node, r *Register, p *path, name, index string, of
 			return nil, wrap(p, k.line, err)
 		}
 	}
-	if s, k := text(n, "modifiedWriteValues"); k != nil {
-		if f.WriteEffect, err = regs.ParseWriteEffect(s); err != nil {
-			return nil, wrap(p, k.line, err)
-		}
-	}
-	if s, k := text(n, "readAction"); k != nil {
-		if f.ReadAction, err = regs.ParseReadAction(s); err != nil {
-			return nil, wrap(p, k.line, err)
-		}
+	if f.WriteEffect, f.ReadAction, err = effects(n, p, f.WriteEffect, f.ReadAction); err != nil {
+		return nil, err
 	}
 	for _, k := range n.kids {
 		if k.tag != "enumeratedValues" {
