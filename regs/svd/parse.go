@@ -210,17 +210,20 @@ func effects(n *node, p *path, w regs.WriteEffect, r regs.ReadAction) (regs.Writ
 	return w, r, nil
 }
 
-// placed reads what places a cluster or register: its dim group, the form
-// of its name (single, array or list) and its addressOffset.
-func placed(n *node, raw string, p *path) (d *Dim, form int, off uint64, err error) {
+// named reads what every element that may be a dim group starts with: its
+// name (required), the path of the element, its dim group and the form of
+// its name (single, array or list).
+func named(n *node, kind string, up *path) (raw string, p *path, d *Dim, form int, err error) {
+	raw = n.name()
+	p = up.down(kind, raw)
+	if raw == "" {
+		return raw, p, nil, 0, errorf(p, n.line, "missing <name>")
+	}
 	if d, err = dim(n, p); err != nil {
-		return nil, 0, 0, err
+		return raw, p, nil, 0, err
 	}
-	if form, err = nameForm(raw, d, n, p); err != nil {
-		return nil, 0, 0, err
-	}
-	off, err = required(n, "addressOffset", p)
-	return d, form, off, err
+	form, err = nameForm(raw, d, n, p)
+	return raw, p, d, form, err
 }
 
 // nameForm checks that name and d agree and returns the form of name.
@@ -306,16 +309,8 @@ func (c *converter) device(n *node) (*Device, error) {
 
 // peripheral converts a <peripheral>, expanding a dim list of them.
 func (c *converter) peripheral(n *node, in RegisterProperties, up *path) ([]*Peripheral, error) {
-	raw := n.name()
-	p := up.down("peripheral", raw)
-	if raw == "" {
-		return nil, errorf(p, n.line, "missing <name>")
-	}
-	d, err := dim(n, p)
+	raw, p, d, _, err := named(n, "peripheral", up)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := nameForm(raw, d, n, p); err != nil {
 		return nil, err
 	}
 	if d == nil {
@@ -430,15 +425,14 @@ func (c *converter) contents(n *node, in RegisterProperties, p *path, depth int)
 // cluster converts a <cluster>: one Cluster for a single cluster or an
 // array, one per element for a %s list.
 func (c *converter) cluster(n *node, in RegisterProperties, up *path, depth int) ([]*Cluster, error) {
-	raw := n.name()
-	p := up.down("cluster", raw)
-	if raw == "" {
-		return nil, errorf(p, n.line, "missing <name>")
+	raw, p, d, form, err := named(n, "cluster", up)
+	if err != nil {
+		return nil, err
 	}
 	if depth > MaxClusterDepth {
 		return nil, errorf(p, n.line, "clusters nested more than %d deep", MaxClusterDepth)
 	}
-	d, form, off, err := placed(n, raw, p)
+	off, err := required(n, "addressOffset", p)
 	if err != nil {
 		return nil, err
 	}
@@ -494,12 +488,11 @@ func (c *converter) cluster1(n *node, in RegisterProperties, p *path, name, inde
 // register converts a <register>: one Register for a single register or
 // an array, one per element for a %s list.
 func (c *converter) register(n *node, in RegisterProperties, up *path) ([]*Register, error) {
-	raw := n.name()
-	p := up.down("register", raw)
-	if raw == "" {
-		return nil, errorf(p, n.line, "missing <name>")
+	raw, p, d, form, err := named(n, "register", up)
+	if err != nil {
+		return nil, err
 	}
-	d, form, off, err := placed(n, raw, p)
+	off, err := required(n, "addressOffset", p)
 	if err != nil {
 		return nil, err
 	}
@@ -653,16 +646,8 @@ func position(n *node, p *path) (offset, width int, err error) {
 
 // field converts a <field>, expanding a dim list (in either name form).
 func (c *converter) field(n *node, r *Register, up *path) ([]*Field, error) {
-	raw := n.name()
-	p := up.down("field", raw)
-	if raw == "" {
-		return nil, errorf(p, n.line, "missing <name>")
-	}
-	d, err := dim(n, p)
+	raw, p, d, _, err := named(n, "field", up)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := nameForm(raw, d, n, p); err != nil {
 		return nil, err
 	}
 	off, width, err := position(n, p)
