@@ -165,8 +165,8 @@ func TestViolationLog(t *testing.T) {
 	assert.False(t, ipcu.CORE_IRQ_STATUS.ACCESS.IsSet(b1.CORE[1].IRQ_STATUS.Read()), "a disabled mailbox has no parties to signal")
 
 	// ERR_STATUS.VALID stays, later violations set OVERRUN and count.
-	b1.CTRL.Write(1)              // only core 0 writes CTRL
-	b1.CORE[2].IRQ_MASK.Write(1)  // only core 2 writes its own cluster
+	b1.CTRL.Write(1)             // only core 0 writes CTRL
+	b1.CORE[2].IRQ_MASK.Write(1) // only core 2 writes its own cluster
 	assert.Zero(t, r.blk[0].CTRL.Read(), "a refused write has no effect")
 	st = r.blk[0].ERR_STATUS.Read()
 	assert.Equal(t, uint32(3), st, "VALID and OVERRUN")
