@@ -66,6 +66,9 @@ func (d *Device) access(i int, off uintptr, bits int, write bool, v uint64) uint
 		panic("fakedev: access to a closed device")
 	}
 	out, cause, got := d.access1(i, off, bits, write, v)
+	if out == Done && !write {
+		got = d.stuck(off, bits, got)
+	}
 	if out == Violation {
 		d.violate(i, off, bits, write, cause)
 	}
@@ -77,6 +80,11 @@ func (d *Device) access(i int, off uintptr, bits int, write bool, v uint64) uint
 		d.trace = append(d.trace, TraceEntry{Core: i, Offset: off, Bits: bits, Write: write, Value: val, Outcome: out, Cause: cause})
 	}
 	d.update()
+	if d.faults.chance(d.faults.plan.SpuriousNotification) {
+		k := d.faults.rnd.Intn(d.cfg.Cores)
+		d.event(k, "fault: spurious notification")
+		d.signal(k)
+	}
 	return got
 }
 
@@ -156,6 +164,10 @@ func write64(d *Device, s *slot, bits int, v uint64) {
 		*val = v & mask
 		*latch = uint32(v)
 	case s.high:
+		if d.faults.chance(d.faults.plan.TornWrite64) {
+			d.event(-1, "fault: torn 64-bit write")
+			return
+		}
 		*val = (v<<32 | uint64(*latch)) & mask
 		*latch = uint32(*val)
 	default:

@@ -33,6 +33,7 @@ type Device struct {
 	views   [MaxCores]*Core
 	tracing bool
 	trace   []TraceEntry
+	faults  faultState
 }
 
 // New returns a block in its hardware-reset state. Close releases its

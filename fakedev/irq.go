@@ -13,7 +13,7 @@ func (d *Device) rxPend(k int) uint32 {
 	var p uint32
 	for m := range d.mbox {
 		mb := &d.mbox[m]
-		if mb.en() && mb.receiver() == k && len(mb.fifo) > 0 {
+		if mb.en() && mb.receiver() == k && mb.count > 0 {
 			p |= 1 << m
 		}
 	}
@@ -73,11 +73,25 @@ func (d *Device) notify(k int) {
 	c := &d.cores[k]
 	c.notes++
 	d.event(k, "notify")
+	switch {
+	case d.faults.chance(d.faults.plan.LoseNotification):
+		d.event(k, "fault: notification lost")
+	case d.faults.chance(d.faults.plan.DuplicateNotification):
+		d.event(k, "fault: notification duplicated")
+		d.signal(k)
+		d.signal(k)
+	default:
+		d.signal(k)
+	}
+}
+
+// signal adds 1 to core k's eventfd.
+func (d *Device) signal(k int) {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
 	// The counter cannot overflow in practice (2^64-2); EAGAIN would mean
 	// it did, and the notification is then already pending.
-	_, _ = unix.Write(c.efd, one[:])
+	_, _ = unix.Write(d.cores[k].efd, one[:])
 }
 
 // dmaEvent is a completion event for core k on DMA_PEND bit (6.4 steps 1-4).

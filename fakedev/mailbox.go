@@ -3,7 +3,7 @@ package fakedev
 // mboxStatus is MBOX[m].STATUS.
 func (d *Device) mboxStatus(m int) uint32 {
 	mb := &d.mbox[m]
-	n := len(mb.fifo)
+	n := mb.count
 	st := uint32(n)
 	if n == 0 {
 		st |= 1 << 8
@@ -31,7 +31,7 @@ func (d *Device) commit(m, n int) {
 	case n > 4*d.cfg.MsgWords:
 		mb.lenerr = true
 		d.event(mb.sender(), "mailbox length error")
-	case len(mb.fifo) == d.cfg.FIFODepth:
+	case mb.count == d.cfg.FIFODepth:
 		mb.ovf = true
 		d.event(mb.sender(), "mailbox overflow")
 	default:
@@ -45,7 +45,8 @@ func (d *Device) commit(m, n int) {
 				msg.data[w] = mb.tx[w] & (1<<(8*uint(keep)) - 1)
 			}
 		}
-		mb.fifo = append(mb.fifo, msg)
+		mb.fifo[(mb.head+mb.count)%len(mb.fifo)] = msg
+		mb.count++
 	}
 }
 
@@ -53,14 +54,12 @@ func (d *Device) commit(m, n int) {
 // TX_PEND bit m of the sender.
 func (d *Device) pop(m int) {
 	mb := &d.mbox[m]
-	if len(mb.fifo) == 0 {
+	if mb.count == 0 {
 		mb.unf = true
 		return
 	}
-	mb.fifo = mb.fifo[1:]
-	if len(mb.fifo) == 0 {
-		mb.fifo = nil
-	}
+	mb.head = (mb.head + 1) % len(mb.fifo)
+	mb.count--
 	if s := mb.sender(); s < d.cfg.Cores {
 		d.cores[s].txPend |= 1 << m
 	}

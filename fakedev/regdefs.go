@@ -191,10 +191,10 @@ var regDefs = map[string]*regDef{
 	"MBOX[].COMMIT": wo(snd, snd, func(d *Device, s *slot, _ int, v uint32) { d.commit(s.i, int(v&0x1f)) }),
 	"MBOX[].RXLEN": ro(rcv, func(d *Device, s *slot, _ int) uint64 {
 		m := &d.mbox[s.i]
-		if len(m.fifo) == 0 {
+		if m.count == 0 {
 			return 0
 		}
-		return 1<<31 | uint64(m.fifo[0].len)
+		return 1<<31 | uint64(m.front().len)
 	}),
 	"MBOX[].POP": wo(rcv, rcv, func(d *Device, s *slot, _ int, v uint32) {
 		if v&1 != 0 {
@@ -206,10 +206,10 @@ var regDefs = map[string]*regDef{
 		func(d *Device, s *slot, _ int, v uint32) { d.mbox[s.i].tx[s.n] = v }),
 	"MBOX[].RXDATA[]": ro(rcv, func(d *Device, s *slot, _ int) uint64 {
 		m := &d.mbox[s.i]
-		if len(m.fifo) == 0 {
+		if m.count == 0 {
 			return 0
 		}
-		return uint64(m.fifo[0].data[s.n])
+		return uint64(m.front().data[s.n])
 	}),
 
 	// 4.4 DMA channel registers.
@@ -237,10 +237,10 @@ var regDefs = map[string]*regDef{
 	"DMA[].RX_SIZE": ringReg(dst, 1, func(r *ring) *uint32 { return &r.size }),
 	"DMA[].TX_PROD": rw(dmaParties, src,
 		func(d *Device, s *slot, _ int) uint64 { return uint64(d.dma[s.i].tx.prod) },
-		func(d *Device, s *slot, _ int, v uint32) { d.writeProd(s.i, 0, v) }),
+		func(d *Device, s *slot, _ int, v uint32) { d.writeProd(s.i, 0, d.garbleProd(v)) }),
 	"DMA[].RX_PROD": rw(dmaParties, dst,
 		func(d *Device, s *slot, _ int) uint64 { return uint64(d.dma[s.i].rx.prod) },
-		func(d *Device, s *slot, _ int, v uint32) { d.writeProd(s.i, 1, v) }),
+		func(d *Device, s *slot, _ int, v uint32) { d.writeProd(s.i, 1, d.garbleProd(v)) }),
 	"DMA[].TX_CONS": ro(dmaParties, func(d *Device, s *slot, _ int) uint64 { return uint64(d.dma[s.i].tx.cons) }),
 	"DMA[].RX_CONS": ro(dmaParties, func(d *Device, s *slot, _ int) uint64 { return uint64(d.dma[s.i].rx.cons) }),
 }

@@ -68,8 +68,12 @@ type mboxState struct {
 	cfg              uint32
 	ovf, unf, lenerr bool
 	tx               [4]uint32
-	fifo             []message
+	fifo             [16]message // a ring of FIFO_DEPTH messages from head
+	head, count      int
 }
+
+// front returns the head message; the FIFO must not be empty.
+func (m *mboxState) front() *message { return &m.fifo[m.head] }
 
 func (m *mboxState) en() bool      { return m.cfg&1 != 0 }
 func (m *mboxState) sender() int   { return int(m.cfg >> 4 & 7) }
