@@ -26,7 +26,7 @@ func (e TraceEntry) String() string {
 	if e.Write {
 		op = "write"
 	}
-	s := fmt.Sprintf("core %d: %s%d %#06x = %#x", e.Core, op, e.Bits, e.Offset, e.Value)
+	s := fmt.Sprintf("core %d: %s%d %#04x = %#x", e.Core, op, e.Bits, e.Offset, e.Value)
 	switch e.Outcome {
 	case RAZWI:
 		s += " (RAZ/WI)"
