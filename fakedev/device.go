@@ -51,10 +51,10 @@ func New(cfg Config) (*Device, error) {
 		d.cores[i].efd = -1
 	}
 	for k := 0; k < cfg.Cores; k++ {
-		fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		fd, err := newEventfd()
 		if err != nil {
 			d.Close()
-			return nil, fmt.Errorf("fakedev: interrupt line of core %d: %w", k, os.NewSyscallError("eventfd", err))
+			return nil, fmt.Errorf("fakedev: interrupt line of core %d: %w", k, err)
 		}
 		d.cores[k].efd = fd
 	}
