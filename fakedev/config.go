@@ -19,6 +19,10 @@ type Config struct {
 	// Clock drives the DMA completion coalescing timer. Nil means real
 	// time; tests use a ManualClock to control it.
 	Clock Clock
+	// Engine says how the DMA engine runs: EngineFreeRunning (the zero
+	// value), in a goroutine of its own, or EngineStep, only when the
+	// caller calls Step or RunEngine.
+	Engine EngineMode
 }
 
 // The fixed parameters of this revision of the block.
@@ -61,6 +65,9 @@ func (c Config) withDefaults() (Config, error) {
 		if p.v < p.lo || p.v > p.hi {
 			return c, fmt.Errorf("fakedev: %s = %d is outside %d to %d", p.name, p.v, p.lo, p.hi)
 		}
+	}
+	if c.Engine > EngineStep {
+		return c, fmt.Errorf("fakedev: Engine = %v is not a mode", c.Engine)
 	}
 	if c.Clock == nil {
 		c.Clock = realClock{}

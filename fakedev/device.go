@@ -34,10 +34,13 @@ type Device struct {
 	tracing bool
 	trace   []TraceEntry
 	faults  faultState
+	eng     engine // engine.go
+	iommu   iommu  // memory.go
 }
 
-// New returns a block in its hardware-reset state. Close releases its
-// interrupt eventfds.
+// New returns a block in its hardware-reset state, its DMA engine running
+// as cfg.Engine says. Close releases its interrupt eventfds, its DMA memory
+// and the engine's goroutine.
 func New(cfg Config) (*Device, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -64,6 +67,7 @@ func New(cfg Config) (*Device, error) {
 	d.mu.Lock()
 	d.hardReset()
 	d.mu.Unlock()
+	d.startEngine()
 	return d, nil
 }
 
@@ -80,12 +84,14 @@ func (d *Device) Core(id int) *Core {
 	return d.views[id]
 }
 
-// Close closes the interrupt eventfds and stops the coalescing timers. The
-// device must not be used afterwards. Close is idempotent.
+// Close stops the DMA engine, closes the interrupt eventfds, stops the
+// coalescing timers and frees the DMA memory (every Buffer not yet freed).
+// The device must not be used afterwards. Close is idempotent.
 func (d *Device) Close() error {
 	if d == nil {
 		return nil
 	}
+	d.stopEngine()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -103,6 +109,7 @@ func (d *Device) Close() error {
 			c.efd = -1
 		}
 	}
+	errs = append(errs, d.iommu.release())
 	return errors.Join(errs...)
 }
 
@@ -132,6 +139,7 @@ func (d *Device) hardReset() {
 // softReset is docs/ipcu.md 10.2: everything but locked access-control
 // registers returns to reset; no notification.
 func (d *Device) softReset() {
+	d.resetEngine()
 	d.ctrlEN = false
 	d.errSt, d.errInf, d.errCnt = 0, 0, 0
 	for k := range d.cores {

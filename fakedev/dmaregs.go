@@ -1,5 +1,7 @@
 package fakedev
 
+import "github.com/ipcu/ipcu/regs/ipcu"
+
 // dmaStatus is DMA[c].STATUS.
 func (d *Device) dmaStatus(c int) uint32 {
 	ch := &d.dma[c]
@@ -38,13 +40,14 @@ func (d *Device) halt(c, code, r int, idx uint32) {
 		return
 	}
 	ch.err, ch.errCode, ch.errRing, ch.errIdx = true, code, r, idx&0xffff
-	ch.stall = false
+	ch.stall, ch.wait = false, false
+	d.eng.gen[c]++
 	for _, k := range []int{ch.src(), ch.dst()} {
 		if ch.en() && k < d.cfg.Cores {
 			d.cores[k].dmaErrPend |= 1 << c
 		}
 	}
-	d.event(-1, "dma halt")
+	d.eventf(-1, "dma halt ch%d %v", c, ipcu.DMA_STATUS_ERRCODE(code))
 }
 
 // clearDMAError is STATUS.ERR write-1: clear, re-check the SIZE of each
@@ -55,7 +58,7 @@ func (d *Device) clearDMAError(c int) {
 		return
 	}
 	ch.err, ch.errCode, ch.errRing, ch.errIdx = false, errNone, 0, 0
-	ch.stall = false
+	ch.stall, ch.wait = false, false
 	for r := 0; r < 2; r++ {
 		if s := d.side(c, r); s.running() && !s.sizeOK() {
 			d.halt(c, errBadCfg, r, 0)
@@ -75,7 +78,7 @@ func (d *Device) writeRingCtrl(c, r int, v uint32) {
 		d.halt(c, errBadCfg, r, 0)
 	}
 	if !s.running() {
-		d.dma[c].stall = false
+		d.dma[c].stall, d.dma[c].wait = false, false
 	}
 	s.ctrl = s.ctrl&^ctrlWBEn | v&ctrlWBEn
 	if v&ctrlRst != 0 && !s.running() {
@@ -90,7 +93,7 @@ func (d *Device) writeProd(c, r int, v uint32) {
 	s := d.side(c, r)
 	if v-s.cons >= s.prod-s.cons && v-s.cons <= s.size {
 		if r == 1 && v != s.prod {
-			d.dma[c].stall = false // new RX buffers: a stalled channel retries
+			d.dma[c].wait = false // new RX buffers: a stalled channel retries (STALL stays 1 until then)
 		}
 		s.prod = v
 		d.kick()
@@ -118,8 +121,5 @@ func (d *Device) writeDMACfg(c int, v uint32) {
 		}
 	}
 	*ch = dmaState{cfg: ch.cfg}
+	d.eng.gen[c]++ // a packet in flight is abandoned
 }
-
-// kick tells the DMA engine that a channel may have become eligible. The
-// engine is not modelled yet: packets do not move.
-func (d *Device) kick() {}

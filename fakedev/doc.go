@@ -18,10 +18,21 @@
 // their notify sets, mailboxes (staging, COMMIT, FIFO, POP, OVF, UNF,
 // LENERR, flush on reconfiguration), doorbells, per-core interrupt status,
 // masks, lines and notifications (rising edges and IRQ_EOI), DMA completion
-// coalescing with an injectable Clock, and the DMA channel registers (64-bit
-// latches, RUN/RST, SIZE checks, PROD validation, errors and channel reset).
-// The DMA engine that moves packets, the simulated IOMMU and fault injection
-// are not modelled yet.
+// coalescing with an injectable Clock, the DMA channel registers (64-bit
+// latches, RUN/RST, SIZE checks, PROD validation, errors and channel
+// reset), the DMA engine (docs/ipcu.md 9.4 to 9.8: store-and-forward
+// atomic delivery, every check of 9.4 in order with descriptor marking,
+// multi-buffer RX packets, write-back, completion events, stall without
+// drop, TOO_BIG, PRIO arbitration with round-robin, synchronous stop), the
+// block's DMA address space with its IOMMU, and fault injection (SetFaults).
+//
+// DMA memory is real shared memory: Core.Alloc returns a Buffer that the
+// CPU sees through Bytes and the block at Addr, mapped read-write; Map,
+// Unmap and Buffer.Protect change what the block may access, so that
+// tests can provoke DESC_FAULT, BUF_FAULT and WB_FAULT. The engine runs in
+// a goroutine of its own (EngineFreeRunning), or, with EngineStep, only
+// when a test calls Device.Step or Device.RunEngine, one arbitration
+// decision at a time.
 //
 // SetTrace records every access (initiator, offset, width, direction,
 // value, outcome) and internal event, for assertions and for tools.

@@ -12,7 +12,8 @@ import (
 //
 // Probabilities are per opportunity: per notification for the lost and
 // duplicated ones, per register access for spurious ones, per 64-bit
-// high-half write for torn writes, per PROD write for garbage indices.
+// high-half write for torn writes, per PROD write for garbage indices,
+// per descriptor fetch for garbage descriptors.
 type FaultPlan struct {
 	Seed int64
 
@@ -36,6 +37,11 @@ type FaultPlan struct {
 	// GarbageProd replaces the value of a PROD write with a random one,
 	// as a buggy or hostile peer would write; the block judges it by 9.3.
 	GarbageProd float64
+	// GarbageDescriptor overwrites a descriptor with random bytes just
+	// before the engine fetches it, as a buggy or hostile peer sharing the
+	// ring would; the engine judges it by 9.4 (NOT_OWNED, BAD_LEN,
+	// BUF_FAULT, ...).
+	GarbageDescriptor float64
 
 	// DMAErrors force a channel error on a chosen packet.
 	DMAErrors []DMAError

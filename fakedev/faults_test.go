@@ -147,3 +147,35 @@ func TestFaultsAreReproducible(t *testing.T) {
 	}
 	assert.NotZero(t, faults, "the plan injected something")
 }
+
+// A peer scribbling garbage over descriptors is judged by 9.4: whatever the
+// bytes, the engine halts with one of its codes (NOT_OWNED, BAD_DESC,
+// BAD_LEN, BUF_FAULT, ...) and marks or leaves the descriptor, or, if the
+// garbage happens to be a valid descriptor, delivers; it never panics or
+// touches memory it was not given.
+func TestFaultGarbageDescriptor(t *testing.T) {
+	halts := 0
+	for seed := int64(1); seed <= 40; seed++ {
+		r := stepRig(t)
+		r.d.SetTrace(true)
+		ch := r.open(0, 1, 2, 4, 4, 0)
+		ch.post(256, own|irq)
+		r.d.SetFaults(FaultPlan{Seed: seed, GarbageDescriptor: 1})
+		ch.send(pattern(64, byte(seed)), own|eop|irq, 1)
+		r.d.RunEngine()
+		r.d.SetFaults(FaultPlan{})
+		assert.Contains(t, events(r.d.Trace()), "fault: garbage descriptor", "seed %d", seed)
+		st := ch.status()
+		if ipcu.DMA_STATUS.ERR.IsSet(st) {
+			halts++
+			code := ipcu.DMA_STATUS.ERRCODE.Get(st)
+			assert.Contains(t, []ipcu.DMA_STATUS_ERRCODE{
+				ipcu.DMA_STATUS_ERRCODE_NOT_OWNED, ipcu.DMA_STATUS_ERRCODE_BAD_DESC,
+				ipcu.DMA_STATUS_ERRCODE_BAD_LEN, ipcu.DMA_STATUS_ERRCODE_BUF_FAULT,
+				ipcu.DMA_STATUS_ERRCODE_TOO_BIG,
+			}, code, "seed %d", seed)
+			assert.Equal(t, [4]uint32{0, 0, 0, 0}, ch.cons(), "no descriptor consumed on error (seed %d)", seed)
+		}
+	}
+	assert.NotZero(t, halts, "garbage is mostly refused")
+}

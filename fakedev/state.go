@@ -118,7 +118,8 @@ type dmaState struct {
 	errRing int // 0 TX, 1 RX
 	errCode int
 	errIdx  uint32
-	stall   bool
+	stall   bool // STATUS.STALL: until delivery, stop or halt
+	wait    bool // not eligible after a stall, until new RX buffers (9.4)
 }
 
 func (c *dmaState) en() bool { return c.cfg&1 != 0 }

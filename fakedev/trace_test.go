@@ -1,6 +1,7 @@
 package fakedev
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 
@@ -46,6 +47,7 @@ func TestConcurrentMailboxTraffic(t *testing.T) {
 		snd := r.blk[1].MBOX[0]
 		for i := 0; i < n; {
 			if snd.STATUS.Read()&(1<<9) != 0 { // FULL
+				runtime.Gosched()
 				continue
 			}
 			snd.TXDATA[0].Write(uint32(i))
@@ -59,6 +61,7 @@ func TestConcurrentMailboxTraffic(t *testing.T) {
 		rcv := r.blk[2].MBOX[0]
 		for len(got) < n {
 			if rcv.RXLEN.Read()>>31 == 0 {
+				runtime.Gosched()
 				continue
 			}
 			got = append(got, rcv.RXDATA[0].Read())
