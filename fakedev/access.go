@@ -1,34 +1,23 @@
 package fakedev
 
-import "fmt"
+import (
+	"fmt"
 
-// Cause is why an access was refused (ERR_INFO.CAUSE).
-type Cause uint8
+	"github.com/ipcu/ipcu/regs/ipcu"
+)
+
+// Cause is why an access was refused: the ERR_INFO.CAUSE values of the
+// generated map, so that the model and the driver share one definition.
+type Cause = ipcu.ERR_INFO_CAUSE
 
 // The violation causes of docs/ipcu.md 5.2.
 const (
-	CauseNone Cause = iota
-	CauseDenied
-	CauseLocked
-	CauseBadCore
-	CauseBadSize
+	CauseNone    = ipcu.ERR_INFO_CAUSE_NONE
+	CauseDenied  = ipcu.ERR_INFO_CAUSE_DENIED
+	CauseLocked  = ipcu.ERR_INFO_CAUSE_LOCKED
+	CauseBadCore = ipcu.ERR_INFO_CAUSE_BAD_CORE
+	CauseBadSize = ipcu.ERR_INFO_CAUSE_BAD_SIZE
 )
-
-func (c Cause) String() string {
-	switch c {
-	case CauseNone:
-		return "NONE"
-	case CauseDenied:
-		return "DENIED"
-	case CauseLocked:
-		return "LOCKED"
-	case CauseBadCore:
-		return "BAD_CORE"
-	case CauseBadSize:
-		return "BAD_SIZE"
-	}
-	return fmt.Sprintf("Cause(%d)", uint8(c))
-}
 
 // Outcome is what became of a register access.
 type Outcome uint8

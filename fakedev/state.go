@@ -1,5 +1,7 @@
 package fakedev
 
+import "github.com/ipcu/ipcu/regs/ipcu"
+
 // Bits shared by several registers.
 const (
 	lockBit = 1 << 31 // LOCK of the access-control registers
@@ -96,18 +98,18 @@ func (r *ring) sizeOK() bool {
 	return r.size != 0 && r.size&(r.size-1) == 0 && r.size <= 1<<MaxRingLog2
 }
 
-// DMA error codes (STATUS.ERRCODE).
+// DMA error codes (STATUS.ERRCODE), from the generated map.
 const (
-	errNone = iota
-	errDescFault
-	errBufFault
-	errWBFault
-	errNotOwned
-	errBadLen
-	errBadDesc
-	errBadIndex
-	errBadCfg
-	errTooBig
+	errNone      = int(ipcu.DMA_STATUS_ERRCODE_NONE)
+	errDescFault = int(ipcu.DMA_STATUS_ERRCODE_DESC_FAULT)
+	errBufFault  = int(ipcu.DMA_STATUS_ERRCODE_BUF_FAULT)
+	errWBFault   = int(ipcu.DMA_STATUS_ERRCODE_WB_FAULT)
+	errNotOwned  = int(ipcu.DMA_STATUS_ERRCODE_NOT_OWNED)
+	errBadLen    = int(ipcu.DMA_STATUS_ERRCODE_BAD_LEN)
+	errBadDesc   = int(ipcu.DMA_STATUS_ERRCODE_BAD_DESC)
+	errBadIndex  = int(ipcu.DMA_STATUS_ERRCODE_BAD_INDEX)
+	errBadCfg    = int(ipcu.DMA_STATUS_ERRCODE_BAD_CFG)
+	errTooBig    = int(ipcu.DMA_STATUS_ERRCODE_TOO_BIG)
 )
 
 // dmaState is DMA[c].
