@@ -1,0 +1,263 @@
+package ipcu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipcu/ipcu/irq"
+	"github.com/ipcu/ipcu/mailbox"
+	"github.com/ipcu/ipcu/regs"
+	regmap "github.com/ipcu/ipcu/regs/ipcu"
+)
+
+// Config says what a Driver runs on. The three resources are the caller's:
+// the Driver uses them and never closes them.
+type Config struct {
+	// Bus is the block's registers as this core sees them (a UIO or VFIO
+	// window, or a fakedev core).
+	Bus regs.Bus
+	// Base is the block's offset on Bus.
+	Base uintptr
+	// IRQ is this core's interrupt line. Nil runs the driver by polling.
+	IRQ irq.Source
+	// PollInterval bounds how long a blocked call waits before it checks
+	// the device again by itself: the fallback that delivers every message
+	// even when interrupts are lost. Default 2ms with an IRQ, 50µs without.
+	PollInterval time.Duration
+}
+
+// Interrupt sources the driver handles (docs/ipcu.md 6.1).
+const handled = 1<<0 | 1<<1 | 1<<2 | 1<<5 // MBOX_RX, MBOX_TX, DB, ACCESS
+
+// A Driver is the reference block's driver on one core: it owns the core's
+// CORE[k] registers and interrupt line, and opens Channels over the
+// mailboxes the access control gives the core.
+type Driver struct {
+	blk  *regmap.IPCU
+	self int
+	caps uint32
+	irq  irq.Source
+	poll time.Duration
+
+	mu     sync.Mutex // guards the fields below and CORE[self]'s enables
+	rxEn   uint32     // the mailboxes whose RX interrupt is armed
+	dbEn   uint32     // the doorbells whose interrupt is armed
+	rxSig  [regmapMailboxes]chan struct{}
+	txSig  [regmapMailboxes]chan struct{}
+	dbSig  chan struct{}
+	open   [2][regmapMailboxes]bool // [0] TX, [1] RX
+	access uint64                   // ACCESS interrupts seen
+
+	stop   context.CancelFunc
+	done   chan struct{}
+	closed bool
+}
+
+const regmapMailboxes = 16
+
+// Open starts the driver on the core Bus belongs to. It checks the block's
+// identification, learns the core's id (CORE_ID), and, with an IRQ, arms
+// the core's interrupt line and starts the goroutine that handles it.
+func Open(cfg Config) (*Driver, error) {
+	blk, err := regmap.New(cfg.Bus, cfg.Base)
+	if err != nil {
+		return nil, &mailbox.Error{Op: "open", Channel: "ipcu", Err: err}
+	}
+	if id := blk.ID.Read(); id != 0x49504355 {
+		return nil, &mailbox.Error{Op: "open", Channel: "ipcu", Err: fmt.Errorf("ID reads %#x, not 0x49504355: %w", id, mailbox.ErrBroken)}
+	}
+	if v := blk.VERSION.Read(); regmap.VERSION.MAJOR.Get(v) != 1 {
+		return nil, &mailbox.Error{Op: "open", Channel: "ipcu", Err: fmt.Errorf("version %#x is not 1.x: %w", v, mailbox.ErrBroken)}
+	}
+	d := &Driver{
+		blk:   blk,
+		self:  int(blk.CORE_ID.Read()),
+		caps:  blk.CAPS.Read(),
+		irq:   cfg.IRQ,
+		poll:  cfg.PollInterval,
+		dbSig: make(chan struct{}, 1),
+		done:  make(chan struct{}),
+	}
+	for m := range d.rxSig {
+		d.rxSig[m] = make(chan struct{}, 1)
+		d.txSig[m] = make(chan struct{}, 1)
+	}
+	if d.poll == 0 {
+		d.poll = 2 * time.Millisecond
+		if d.irq == nil {
+			d.poll = 50 * time.Microsecond
+		}
+	}
+	core := &blk.CORE[d.self]
+	core.RX_EN.Write(0)
+	core.DB_EN.Write(0)
+	core.TX_EN.Write(0xffff)
+	if d.irq == nil {
+		close(d.done)
+		d.stop = func() {}
+		return d, nil
+	}
+	core.IRQ_MASK.Write(handled)
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stop = cancel
+	go d.serve(ctx)
+	core.IRQ_EOI.Write(1)
+	return d, nil
+}
+
+// Core returns the id of the core the driver runs on.
+func (d *Driver) Core() int { return d.self }
+
+// MaxMessage returns the largest message of the block's mailboxes, in
+// bytes: 4 x CAPS.MSG_WORDS.
+func (d *Driver) MaxMessage() int { return 4 * int(regmap.CAPS.MSG_WORDS.Get(d.caps)) }
+
+// FIFODepth returns CAPS.FIFO_DEPTH.
+func (d *Driver) FIFODepth() int { return int(regmap.CAPS.FIFO_DEPTH.Get(d.caps)) }
+
+// Registers returns the block's register map, for what the driver does not
+// wrap.
+func (d *Driver) Registers() *regmap.IPCU { return d.blk }
+
+// Close stops the interrupt goroutine and masks the core's line. Channels
+// opened from d must be closed first. Close is idempotent.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+	d.stop()
+	<-d.done
+	d.blk.CORE[d.self].IRQ_MASK.Write(0)
+	return nil
+}
+
+// serve handles the core's interrupts (docs/ipcu.md 6.3): read the masked
+// status, acknowledge or disarm each source and wake its waiters, write
+// IRQ_EOI so that anything still pending notifies again.
+func (d *Driver) serve(ctx context.Context) {
+	defer close(d.done)
+	core := &d.blk.CORE[d.self]
+	for {
+		if _, err := d.irq.Wait(ctx); err != nil {
+			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+				return
+			}
+			// A closed or failing source: the waiters' poll fallback
+			// carries on alone.
+			return
+		}
+		d.handle(core)
+	}
+}
+
+// handle is one pass of the interrupt handler.
+func (d *Driver) handle(core *regmap.IPCU_CORE) {
+	ms := core.IRQ_MSTATUS.Read()
+	if ms == 0 {
+		d.irq.Spurious()
+	}
+	if regmap.CORE_IRQ_MSTATUS.MBOX_RX.IsSet(ms) {
+		// RX is a level: disarm the mailboxes that have a message until
+		// their receiver has drained them, or the line would stay high.
+		d.mu.Lock()
+		pend := core.RX_PEND.Read() & d.rxEn
+		d.rxEn &^= pend
+		core.RX_EN.Write(d.rxEn)
+		d.mu.Unlock()
+		wake(d.rxSig[:], pend)
+	}
+	if regmap.CORE_IRQ_MSTATUS.MBOX_TX.IsSet(ms) {
+		pend := core.TX_PEND.Read()
+		core.TX_PEND.Write(pend)
+		wake(d.txSig[:], pend)
+	}
+	if regmap.CORE_IRQ_MSTATUS.DB.IsSet(ms) {
+		d.mu.Lock()
+		d.dbEn = 0
+		core.DB_EN.Write(0)
+		d.mu.Unlock()
+		signal(d.dbSig)
+	}
+	if regmap.CORE_IRQ_MSTATUS.ACCESS.IsSet(ms) {
+		core.IRQ_STATUS.Update(regmap.CORE_IRQ_STATUS.ACCESS.Clear())
+		d.mu.Lock()
+		d.access++
+		d.mu.Unlock()
+	}
+	core.IRQ_EOI.Write(1)
+}
+
+// armRX enables the RX interrupt of mailbox m again.
+func (d *Driver) armRX(m int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.irq == nil || d.rxEn&(1<<m) != 0 {
+		return
+	}
+	d.rxEn |= 1 << m
+	d.blk.CORE[d.self].RX_EN.Write(d.rxEn)
+}
+
+func wake(sigs []chan struct{}, bits uint32) {
+	for m := range sigs {
+		if bits&(1<<m) != 0 {
+			signal(sigs[m])
+		}
+	}
+}
+
+// signal wakes one waiter of sig, or the next one to wait.
+func signal(sig chan struct{}) {
+	select {
+	case sig <- struct{}{}:
+	default:
+	}
+}
+
+// claim marks mailbox m open in direction dir (0 TX, 1 RX).
+func (d *Driver) claim(dir, m int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return mailbox.ErrClosed
+	}
+	if d.open[dir][m] {
+		return fmt.Errorf("mailbox %d is already open for %s on core %d", m, [2]string{"sending", "receiving"}[dir], d.self)
+	}
+	d.open[dir][m] = true
+	return nil
+}
+
+func (d *Driver) release(dir, m int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.open[dir][m] = false
+	if dir == 1 {
+		d.rxEn &^= 1 << m
+		d.blk.CORE[d.self].RX_EN.Write(d.rxEn)
+	}
+}
+
+// partyError explains why the core is not the expected party of mailbox m
+// (dir 0: sender, 1: receiver): the mailbox is disabled or given to
+// another core.
+func (d *Driver) partyError(dir, m int) error {
+	cfg := d.blk.MBOX[m].CFG.Read()
+	f := regmap.MBOX_CFG
+	switch {
+	case f.EN.Get(cfg) == 0:
+		return fmt.Errorf("mailbox %d is disabled (MBOX[%d].CFG = %#x): %w", m, m, cfg, mailbox.ErrPermission)
+	case dir == 0 && int(f.SENDER.Get(cfg)) != d.self:
+		return fmt.Errorf("mailbox %d's sender is core %d, not core %d: %w", m, f.SENDER.Get(cfg), d.self, mailbox.ErrPermission)
+	case dir == 1 && int(f.RECEIVER.Get(cfg)) != d.self:
+		return fmt.Errorf("mailbox %d's receiver is core %d, not core %d: %w", m, f.RECEIVER.Get(cfg), d.self, mailbox.ErrPermission)
+	}
+	return nil
+}
