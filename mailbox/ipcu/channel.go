@@ -245,6 +245,11 @@ func (c *Channel) send(ctx context.Context, msg []byte, block bool) error {
 		if err := c.check(0, m, c.txCfg); err != nil {
 			return c.err("send", err)
 		}
+		// Arm the TX-done interrupt, then look again before sleeping.
+		c.d.armTX(m)
+		if !regmap.MBOX_STATUS.FULL.IsSet(mb.STATUS.Read()) {
+			continue
+		}
 		if err := c.wait(ctx, c.d.txSig[m], c.txTimer); err != nil {
 			return c.err("send", err)
 		}
@@ -296,6 +301,12 @@ func (c *Channel) waitDelivered(ctx context.Context, m int, block bool) error {
 		}
 		if !block {
 			return nil // TrySend does not wait for TX done
+		}
+		if sig != nil {
+			c.d.armTX(m)
+			if regmap.MBOX_STATUS.EMPTY.IsSet(mb.STATUS.Read()) {
+				return nil
+			}
 		}
 		if err := c.wait(ctx, sig, c.txTimer); err != nil {
 			return c.err("send", fmt.Errorf("waiting for TX done: %w", err))

@@ -44,6 +44,7 @@ type Driver struct {
 
 	mu     sync.Mutex // guards the fields below and CORE[self]'s enables
 	rxEn   uint32     // the mailboxes whose RX interrupt is armed
+	txEn   uint32     // the mailboxes whose TX-done interrupt is armed
 	dbEn   uint32     // the doorbells whose interrupt is armed
 	rxSig  [regmapMailboxes]chan struct{}
 	txSig  [regmapMailboxes]chan struct{}
@@ -94,7 +95,7 @@ func Open(cfg Config) (*Driver, error) {
 	core := &blk.CORE[d.self]
 	core.RX_EN.Write(0)
 	core.DB_EN.Write(0)
-	core.TX_EN.Write(0xffff)
+	core.TX_EN.Write(0)
 	if d.irq == nil {
 		close(d.done)
 		d.stop = func() {}
@@ -174,8 +175,14 @@ func (d *Driver) handle(core *regmap.IPCU_CORE) {
 		wake(d.rxSig[:], pend)
 	}
 	if regmap.CORE_IRQ_MSTATUS.MBOX_TX.IsSet(ms) {
-		pend := core.TX_PEND.Read()
+		// Only senders waiting for space or TX done arm their mailbox;
+		// disarm what fired, as for RX.
+		d.mu.Lock()
+		pend := core.TX_PEND.Read() & d.txEn
 		core.TX_PEND.Write(pend)
+		d.txEn &^= pend
+		core.TX_EN.Write(d.txEn)
+		d.mu.Unlock()
 		wake(d.txSig[:], pend)
 	}
 	if regmap.CORE_IRQ_MSTATUS.DB.IsSet(ms) {
@@ -203,6 +210,20 @@ func (d *Driver) armRX(m int) {
 	}
 	d.rxEn |= 1 << m
 	d.blk.CORE[d.self].RX_EN.Write(d.rxEn)
+}
+
+// armTX enables the TX-done interrupt of mailbox m, for a sender about to
+// wait; the caller checks the mailbox again afterwards.
+func (d *Driver) armTX(m int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.irq == nil || d.txEn&(1<<m) != 0 {
+		return
+	}
+	d.txEn |= 1 << m
+	core := &d.blk.CORE[d.self]
+	core.TX_PEND.Write(1 << m) // forget pops nobody waited for
+	core.TX_EN.Write(d.txEn)
 }
 
 func wake(sigs []chan struct{}, bits uint32) {
@@ -239,6 +260,10 @@ func (d *Driver) release(dir, m int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.open[dir][m] = false
+	if dir == 0 {
+		d.txEn &^= 1 << m
+		d.blk.CORE[d.self].TX_EN.Write(d.txEn)
+	}
 	if dir == 1 {
 		d.rxEn &^= 1 << m
 		d.blk.CORE[d.self].RX_EN.Write(d.rxEn)

@@ -28,6 +28,11 @@ type testbed struct {
 
 func newTestbed(t *testing.T, cfg fakedev.Config, withIRQ bool) *testbed {
 	t.Helper()
+	return newTestbedTB(t, cfg, withIRQ)
+}
+
+func newTestbedTB(t testing.TB, cfg fakedev.Config, withIRQ bool) *testbed {
+	t.Helper()
 	dev, err := fakedev.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, dev.Close()) })
@@ -53,7 +58,7 @@ func newTestbed(t *testing.T, cfg fakedev.Config, withIRQ bool) *testbed {
 
 // pair opens the duplex pair: core 1 sends on 0 and receives on 1, core 2
 // the other way.
-func (tb *testbed) pair(t *testing.T, mode ipcu.TxDone) mailboxtest.Pair {
+func (tb *testbed) pair(t testing.TB, mode ipcu.TxDone) mailboxtest.Pair {
 	t.Helper()
 	a, err := tb.drv[1].Channel(ipcu.ChannelConfig{TX: 0, RX: 1, TxDone: mode})
 	require.NoError(t, err)
