@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/ipcu/ipcu/fakedev"
-	"github.com/ipcu/ipcu/mailbox/ipcu"
 	"github.com/ipcu/ipcu/mailbox"
+	"github.com/ipcu/ipcu/mailbox/ipcu"
 )
 
 // BenchmarkRoundTrip measures a request and its answer through the
