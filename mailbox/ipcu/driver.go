@@ -29,8 +29,8 @@ type Config struct {
 	PollInterval time.Duration
 }
 
-// Interrupt sources the driver handles (docs/ipcu.md 6.1).
-const handled = 1<<0 | 1<<1 | 1<<2 | 1<<5 // MBOX_RX, MBOX_TX, DB, ACCESS
+// Interrupt sources the driver handles (docs/ipcu.md 6.1): all six.
+const handled = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<4 | 1<<5 // MBOX_RX, MBOX_TX, DB, DMA_DONE, DMA_ERR, ACCESS
 
 // A Driver is the reference block's driver on one core: it owns the core's
 // CORE[k] registers and interrupt line, and opens Channels over the
@@ -49,6 +49,8 @@ type Driver struct {
 	rxSig  [regmapMailboxes]chan struct{}
 	txSig  [regmapMailboxes]chan struct{}
 	dbSig  chan struct{}
+	dmaSig [4]chan struct{} // DMA completion or error of channel c
+	dmaEn  uint32
 	open   [2][regmapMailboxes]bool // [0] TX, [1] RX
 	access uint64                   // ACCESS interrupts seen
 
@@ -86,6 +88,9 @@ func Open(cfg Config) (*Driver, error) {
 		d.rxSig[m] = make(chan struct{}, 1)
 		d.txSig[m] = make(chan struct{}, 1)
 	}
+	for c := range d.dmaSig {
+		d.dmaSig[c] = make(chan struct{}, 1)
+	}
 	if d.poll == 0 {
 		d.poll = 2 * time.Millisecond
 		if d.irq == nil {
@@ -96,6 +101,7 @@ func Open(cfg Config) (*Driver, error) {
 	core.RX_EN.Write(0)
 	core.DB_EN.Write(0)
 	core.TX_EN.Write(0)
+	core.DMA_EN.Write(0)
 	if d.irq == nil {
 		close(d.done)
 		d.stop = func() {}
@@ -192,6 +198,18 @@ func (d *Driver) handle(core *regmap.IPCU_CORE) {
 		d.mu.Unlock()
 		signal(d.dbSig)
 	}
+	if regmap.CORE_IRQ_MSTATUS.DMA_DONE.IsSet(ms) {
+		// Acknowledge before the rings are read (docs/ipcu.md 11.10), so
+		// a later completion starts a new coalescing window.
+		pend := core.DMA_PEND.Read()
+		core.DMA_PEND.Write(pend)
+		wake(d.dmaSig[:], (pend|pend>>16)&0xf)
+	}
+	if regmap.CORE_IRQ_MSTATUS.DMA_ERR.IsSet(ms) {
+		pend := core.DMA_ERR_PEND.Read()
+		core.DMA_ERR_PEND.Write(pend)
+		wake(d.dmaSig[:], pend&0xf)
+	}
 	if regmap.CORE_IRQ_MSTATUS.ACCESS.IsSet(ms) {
 		core.IRQ_STATUS.Update(regmap.CORE_IRQ_STATUS.ACCESS.Clear())
 		d.mu.Lock()
@@ -210,6 +228,23 @@ func (d *Driver) armRX(m int) {
 	}
 	d.rxEn |= 1 << m
 	d.blk.CORE[d.self].RX_EN.Write(d.rxEn)
+}
+
+// DMANotify enables the completion and error interrupts of DMA channel c
+// for this core and returns the channel they are signalled on, for a
+// dmaring TX or RX ring's RingConfig.Notify. The driver owns the core's
+// interrupt registers; the rings only wait.
+func (d *Driver) DMANotify(c int) (<-chan struct{}, error) {
+	if c < 0 || c >= int(regmap.CAPS.NDMA.Get(d.caps)) {
+		return nil, &mailbox.Error{Op: "notify", Channel: "ipcu dma", Err: fmt.Errorf("channel %d does not exist", c)}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.irq != nil {
+		d.dmaEn |= 1<<c | 1<<(16+c)
+		d.blk.CORE[d.self].DMA_EN.Write(d.dmaEn)
+	}
+	return d.dmaSig[c], nil
 }
 
 // armTX enables the TX-done interrupt of mailbox m, for a sender about to
