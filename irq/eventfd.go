@@ -10,10 +10,14 @@ import "sync/atomic"
 // counter and resets it, so the count it returns is the number of
 // interrupts since the previous successful Wait or TryWait.
 //
-// Wait blocks in ppoll(2) on the eventfd and on internal wake-up eventfds,
-// which Close and context cancellation write, so a blocked Wait parks one
-// OS thread and burns no CPU. Any number of goroutines may Wait at the same
-// time; each interrupt count goes to exactly one of them.
+// A blocked Wait parks its goroutine in the Go runtime's netpoller, as a
+// network read does: it holds neither a thread nor a P (a processor of the
+// scheduler) and burns no CPU, and an interrupt wakes it through the same
+// epoll the runtime uses for the network. Its deadline is the read
+// deadline of an *os.File over a duplicate of the eventfd; cancellation
+// and Close move that deadline or close that file. Any number of goroutines
+// may Wait at the same time, each on a duplicate of its own; each interrupt
+// count goes to exactly one of them.
 //
 // An Eventfd made by NewEventfd owns its descriptor; FromEventfd says
 // whether it does. Close closes an owned descriptor and leaves a borrowed

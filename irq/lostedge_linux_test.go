@@ -51,9 +51,18 @@ func newMailboxRig(t *testing.T) *mailboxRig {
 }
 
 // send is the firmware sending v (docs/ipcu.md 11.2), waiting for room.
+//
+// It yields a few times, then sleeps: a goroutine that only yields never
+// lets its P poll the netpoller, where the handler's Wait or Loop parks,
+// so with GOMAXPROCS=1 the handler would run only at the runtime's poll
+// every 10ms.
 func (r *mailboxRig) send(v uint32) {
-	for ipcu.MBOX_STATUS.FULL.Get(r.fw.MBOX[0].STATUS.Read()) == 1 {
-		runtime.Gosched()
+	for i := 0; ipcu.MBOX_STATUS.FULL.Get(r.fw.MBOX[0].STATUS.Read()) == 1; i++ {
+		if i < 10 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(10 * time.Microsecond)
+		}
 	}
 	r.fw.MBOX[0].TXDATA[0].Write(v)
 	r.fw.MBOX[0].COMMIT.Write(4)
