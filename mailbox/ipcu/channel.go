@@ -3,6 +3,7 @@ package ipcu
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -157,8 +158,20 @@ func (c *Channel) check(dir, m int, opened uint32) error {
 	return nil
 }
 
-// wait blocks until sig, the poll interval, ctx or Close.
-func (c *Channel) wait(ctx context.Context, sig chan struct{}, t *time.Timer) error {
+// wait blocks until sig, the poll interval, ctx or Close. Until spinUntil
+// it only yields the processor, for the busy-poll window.
+func (c *Channel) wait(ctx context.Context, sig chan struct{}, t *time.Timer, spinUntil time.Time) error {
+	if c.d.spin > 0 && time.Now().Before(spinUntil) {
+		runtime.Gosched()
+		select {
+		case <-ctx.Done():
+			return mailbox.CtxErr(ctx)
+		case <-c.closed:
+			return mailbox.ErrClosed
+		default:
+			return nil
+		}
+	}
 	t.Reset(c.d.poll)
 	defer t.Stop()
 	select {
@@ -218,6 +231,7 @@ func (c *Channel) send(ctx context.Context, msg []byte, block bool) error {
 			}
 		}
 	}
+	var spinUntil time.Time
 	// The mailbox may have been given to another receiver since Open: a
 	// message must not go to a peer the caller did not open.
 	if err := c.check(0, m, c.txCfg); err != nil {
@@ -250,7 +264,10 @@ func (c *Channel) send(ctx context.Context, msg []byte, block bool) error {
 		if !regmap.MBOX_STATUS.FULL.IsSet(mb.STATUS.Read()) {
 			continue
 		}
-		if err := c.wait(ctx, c.d.txSig[m], c.txTimer); err != nil {
+		if spinUntil.IsZero() {
+			spinUntil = time.Now().Add(c.d.spin)
+		}
+		if err := c.wait(ctx, c.d.txSig[m], c.txTimer, spinUntil); err != nil {
 			return c.err("send", err)
 		}
 	}
@@ -289,6 +306,7 @@ func (c *Channel) waitDelivered(ctx context.Context, m int, block bool) error {
 	if c.cfg.TxDone == TxDonePoll {
 		sig = nil // only the poll interval wakes us
 	}
+	spinUntil := time.Now().Add(c.d.spin)
 	for {
 		st := mb.STATUS.Read()
 		if regmap.MBOX_STATUS.EMPTY.IsSet(st) {
@@ -308,7 +326,7 @@ func (c *Channel) waitDelivered(ctx context.Context, m int, block bool) error {
 				return nil
 			}
 		}
-		if err := c.wait(ctx, sig, c.txTimer); err != nil {
+		if err := c.wait(ctx, sig, c.txTimer, spinUntil); err != nil {
 			return c.err("send", fmt.Errorf("waiting for TX done: %w", err))
 		}
 	}
@@ -344,6 +362,7 @@ func (c *Channel) recv(ctx context.Context, buf []byte, block bool) (int, error)
 		return 0, c.err("recv", mailbox.ErrClosed)
 	}
 	mb := &c.d.blk.MBOX[m]
+	var spinUntil time.Time
 	for {
 		rl := mb.RXLEN.Read()
 		if regmap.MBOX_RXLEN.VALID.IsSet(rl) {
@@ -378,7 +397,10 @@ func (c *Channel) recv(ctx context.Context, buf []byte, block bool) (int, error)
 		if regmap.MBOX_RXLEN.VALID.IsSet(mb.RXLEN.Read()) {
 			continue
 		}
-		if err := c.wait(ctx, c.d.rxSig[m], c.rxTimer); err != nil {
+		if spinUntil.IsZero() {
+			spinUntil = time.Now().Add(c.d.spin)
+		}
+		if err := c.wait(ctx, c.d.rxSig[m], c.rxTimer, spinUntil); err != nil {
 			return 0, c.err("recv", err)
 		}
 	}
