@@ -41,18 +41,18 @@ type Channel interface {
 // os.ErrPermission, io.ErrShortBuffer, a context's error).
 var (
 	// ErrFull: no room for a message now (TrySend).
-	ErrFull = errors.New("mailbox full")
+	ErrFull = errors.New("full")
 	// ErrEmpty: no message now (TryRecv).
-	ErrEmpty = errors.New("mailbox empty")
+	ErrEmpty = errors.New("empty")
 	// ErrTooLarge: the message is longer than the channel carries.
 	ErrTooLarge = errors.New("message too large")
 	// ErrReset: the channel was reset under the caller (the block was
 	// reset or the mailbox reconfigured); messages in flight are lost.
-	ErrReset = errors.New("channel reset")
+	ErrReset = errors.New("reset")
 	// ErrBroken: the device or peer broke the channel's invariants (it
 	// reads as absent, or wrote impossible values); the channel is
 	// unusable.
-	ErrBroken = errors.New("channel broken")
+	ErrBroken = errors.New("broken")
 	// ErrPermission is os.ErrPermission: the block's access control
 	// refused the endpoint.
 	ErrPermission = os.ErrPermission
