@@ -1,0 +1,7 @@
+//go:build !linux
+
+package vfio
+
+import "testing"
+
+func skipOther(t *testing.T) { t.Skip("Open is a stub off Linux") }
