@@ -48,7 +48,9 @@ func (d *Device) checkAddr(r dmaring.Region, off, n int) (uint64, error) {
 // then command); completion is interrupt IRQDMA when the Device has a line,
 // DMA_CMD.START clearing otherwise. If ctx is done first, the transfer
 // still runs in the device: src must not be freed until it is over (a
-// later DMA then fails with ErrBusy).
+// later DMA then fails with ErrBusy). A region that tracks transfers in
+// flight (vfio's DMARegion: Hold, Release) stays held in that case, so that
+// its Free is refused rather than unmapping memory under the device.
 func (d *Device) ToDevice(ctx context.Context, src dmaring.Region, off, devOff, n int) error {
 	const op = "to device"
 	addr, err := d.checkAddr(src, off, n)
@@ -58,7 +60,7 @@ func (d *Device) ToDevice(ctx context.Context, src dmaring.Region, off, devOff, 
 	if err != nil {
 		return &Error{op, err}
 	}
-	return d.transfer(ctx, op, addr, BufferAddr+uint64(devOff), n, eduregs.DMA_CMD_DIR_TO_DEVICE)
+	return d.transfer(ctx, op, src, addr, BufferAddr+uint64(devOff), n, eduregs.DMA_CMD_DIR_TO_DEVICE)
 }
 
 // FromDevice copies n bytes of edu's buffer at devOff to offset off of dst,
@@ -74,11 +76,18 @@ func (d *Device) FromDevice(ctx context.Context, dst dmaring.Region, off, devOff
 	if err != nil {
 		return &Error{op, err}
 	}
-	return d.transfer(ctx, op, BufferAddr+uint64(devOff), addr, n, eduregs.DMA_CMD_DIR_FROM_DEVICE)
+	return d.transfer(ctx, op, dst, BufferAddr+uint64(devOff), addr, n, eduregs.DMA_CMD_DIR_FROM_DEVICE)
 }
 
-// transfer runs one checked DMA.
-func (d *Device) transfer(ctx context.Context, op string, src, dst uint64, n int, dir eduregs.DMA_CMD_DIR) error {
+// holder is a Region that tracks the transfers in flight into or out of
+// it, such as vfio.DMARegion: its Free is refused while it is held.
+type holder interface {
+	Hold()
+	Release()
+}
+
+// transfer runs one checked DMA into or out of mem.
+func (d *Device) transfer(ctx context.Context, op string, mem dmaring.Region, src, dst uint64, n int, dir eduregs.DMA_CMD_DIR) error {
 	if n == 0 {
 		return nil
 	}
@@ -103,10 +112,18 @@ func (d *Device) transfer(ctx context.Context, op string, src, dst uint64, n int
 	cmd := eduregs.DMA_CMD.START.Val(1).Bits |
 		eduregs.DMA_CMD.DIR.Val(dir).Bits |
 		eduregs.DMA_CMD.IRQ.Val(irqBit).Bits
+	h, tracks := mem.(holder)
+	if tracks {
+		h.Hold()
+	}
 	d.r.DMA_CMD.Write(cmd)
 	idle := func() bool { return eduregs.DMA_CMD.START.Get(d.r.DMA_CMD.Read()) == 0 }
 	if _, err := d.await(ctx, IRQDMA, idle); err != nil {
+		// The transfer may still run: mem stays held.
 		return &Error{op, err}
+	}
+	if tracks {
+		h.Release()
 	}
 	return nil
 }

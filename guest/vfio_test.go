@@ -165,7 +165,18 @@ func TestVFIOPackageEduDMA(t *testing.T) {
 	_, err = mem.Alloc(1<<eduDMALimit, 0)
 	assert.ErrorIs(t, err, vfio.ErrNoSpace, "beyond edu's 28-bit limit")
 	t.Log(err)
-	// dst stays allocated: the device's Close frees it.
+
+	// A region held for a transfer in flight is not unmapped under it.
+	held, err := mem.Alloc(4096, 0)
+	require.NoError(t, err)
+	r := held.(*vfio.DMARegion)
+	r.Hold()
+	assert.ErrorIs(t, r.Free(), vfio.ErrInFlight)
+	assert.NotNil(t, r.Bytes(), "still mapped")
+	r.Release()
+	require.NoError(t, r.Free())
+	// dst stays allocated: the device's Close quiesces the device (bus
+	// master off) and frees it.
 }
 
 func TestVFIOPackageNotBound(t *testing.T) {

@@ -2,6 +2,7 @@ package vfio
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/ipcu/ipcu/irq"
 	"github.com/ipcu/ipcu/regs"
@@ -71,7 +72,18 @@ type DMARegion struct {
 	whole []byte // the mapping to munmap
 	iova  uint64
 	size  uint64 // mapped in the IOMMU
+	held  atomic.Int32
 }
+
+// Hold marks the region as handed to the device: a DMA into or out of it
+// may be in flight. Free refuses a held region (ErrInFlight) until every
+// Hold is matched by a Release, so that memory is never unmapped under a
+// transfer. Drivers hold a region from programming the device until the
+// transfer's completion.
+func (r *DMARegion) Hold() { r.held.Add(1) }
+
+// Release ends a Hold.
+func (r *DMARegion) Release() { r.held.Add(-1) }
 
 // Bytes returns the CPU view of the region, or nil once it is freed.
 func (r *DMARegion) Bytes() []byte {

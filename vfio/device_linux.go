@@ -377,6 +377,29 @@ func (d *Device) EnableBusMaster() error {
 	return d.ConfigWrite16(pciCommand, cmd|pciCommandMaster)
 }
 
+// quiesce clears the bus master bit; the caller holds the lock.
+func (d *Device) quiesce() error {
+	if len(d.dma) == 0 {
+		return nil
+	}
+	r, err := d.region(RegionConfig)
+	if err != nil {
+		return err
+	}
+	var b [2]byte
+	if _, err := unix.Pread(d.fd, b[:], int64(r.Offset)+pciCommand); err != nil {
+		return &Error{Op: "quiesce", Device: d.addr, Err: os.NewSyscallError("pread", err)}
+	}
+	if b[0]&pciCommandMaster == 0 {
+		return nil
+	}
+	b[0] &^= pciCommandMaster
+	if _, err := unix.Pwrite(d.fd, b[:], int64(r.Offset)+pciCommand); err != nil {
+		return &Error{Op: "quiesce", Device: d.addr, Err: os.NewSyscallError("pwrite", err)}
+	}
+	return nil
+}
+
 // Reset resets the device (VFIO_DEVICE_RESET): a function-level reset or
 // what vfio-pci has instead. It fails with ErrNotSupported when the device
 // cannot be reset.
@@ -418,6 +441,9 @@ func (d *Device) release() error {
 	var errs []error
 	if d.fd >= 0 {
 		errs = append(errs, d.disableIRQs())
+		// Stop the device mastering the bus before unmapping its DMA
+		// memory: nothing can be in flight into memory about to go.
+		errs = append(errs, d.quiesce())
 	}
 	for r := range d.dma {
 		errs = append(errs, d.free(r))

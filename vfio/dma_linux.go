@@ -154,6 +154,10 @@ func (r *DMARegion) Free() error {
 	if _, ok := d.dma[r]; !ok {
 		return nil
 	}
+	if n := r.held.Load(); n > 0 {
+		return &Error{Op: "dma free", Device: d.addr, Err: fmt.Errorf("region at IOVA %#x is held %d times: %w", r.iova, n, ErrInFlight),
+			Hint: "wait for the transfer's completion (Release) before freeing"}
+	}
 	return d.free(r)
 }
 

@@ -30,6 +30,9 @@ var (
 	// ErrMemlock reports a DMA allocation beyond RLIMIT_MEMLOCK: VFIO pins
 	// the memory it maps and charges it to the process's locked memory.
 	ErrMemlock = errors.New("locked-memory limit reached")
+	// ErrInFlight reports a Free of a DMA region the device may still be
+	// using (it is held, see DMARegion.Hold).
+	ErrInFlight = errors.New("DMA in flight")
 )
 
 // Error is the error of an operation on a device: Op names the operation
