@@ -1,0 +1,55 @@
+package shm_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/ipcu/ipcu/internal/leakcheck"
+	"github.com/ipcu/ipcu/shm"
+)
+
+// childVar makes the test binary, re-executed by a test, run childEcho
+// instead of the tests.
+const childVar = "IPCU_SHM_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childVar) == "echo" {
+		if err := childEcho(); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	leakcheck.Main(m)
+}
+
+// childEcho attaches to the channel whose descriptors are 3, 4 and 5
+// (exec.Cmd.ExtraFiles) and sends back every message it receives, until
+// it receives an empty one.
+func childEcho() error {
+	files := []*os.File{os.NewFile(3, "memfd"), os.NewFile(4, "wake0"), os.NewFile(5, "wake1")}
+	c, err := shm.FromFiles(files, nil)
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx := context.Background()
+	buf := make([]byte, c.MaxMessage())
+	for {
+		n, err := c.Recv(ctx, buf)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if err := c.Send(ctx, buf[:n]); err != nil {
+			return err
+		}
+	}
+}

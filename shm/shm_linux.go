@@ -1,0 +1,302 @@
+package shm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipcu/ipcu/dmaring"
+	"github.com/ipcu/ipcu/irq"
+)
+
+// sysChannel is the Linux state of a Channel.
+type sysChannel struct {
+	memfd     int
+	side      int      // 0 for Create's endpoint, 1 for FromFiles'
+	watch     *os.File // the pidfd of WatchProcess, or nil
+	watchDone chan struct{}
+}
+
+const seals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
+
+// Create makes a new channel: a sealed memfd holding two empty rings of
+// the shape opts gives, and two eventfds. It returns the creator's
+// endpoint; hand Files to the peer, which attaches with FromFiles.
+func Create(opts *Options) (_ *Channel, err error) {
+	o := opts.withDefaults()
+	total, area, err := layoutSize(o.Slots, o.SlotSize)
+	if err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	fd, err := unix.MemfdCreate("ipcu-shm", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, &Error{Op: "create", Err: os.NewSyscallError("memfd_create", err)}
+	}
+	c := &Channel{}
+	c.memfd, c.side = fd, 0
+	defer func() {
+		if err != nil {
+			c.abort()
+		}
+	}()
+	if err := unix.Ftruncate(fd, int64(total)); err != nil {
+		return nil, &Error{Op: "create", Err: os.NewSyscallError("ftruncate", err)}
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		return nil, &Error{Op: "create", Err: fmt.Errorf("sealing: %w", os.NewSyscallError("fcntl", err))}
+	}
+	if c.mem, err = unix.Mmap(fd, 0, total, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+		return nil, &Error{Op: "create", Err: os.NewSyscallError("mmap", err)}
+	}
+	mem := c.mem
+	// No peer has the memory yet: plain stores are enough.
+	binary.LittleEndian.PutUint32(mem[offMagic:], hdrMagic)
+	binary.LittleEndian.PutUint32(mem[offVersion:], hdrVersion)
+	binary.LittleEndian.PutUint32(mem[offSlots:], uint32(o.Slots))
+	binary.LittleEndian.PutUint32(mem[offSlotSize:], uint32(o.SlotSize))
+	if c.txRing, err = dmaring.InitSPSC(mem[ringAlign:ringAlign+area], o.Slots, o.SlotSize); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	if c.rxRing, err = dmaring.InitSPSC(mem[ringAlign+area:], o.Slots, o.SlotSize); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	if c.wake, err = irq.NewEventfd(); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	if c.kick, err = irq.NewEventfd(); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	c.self, c.peer = word(mem, offSleepers), word(mem, offSleepers+64)
+	c.start(o)
+	return c, nil
+}
+
+// abort releases what a failed Create or FromFiles acquired.
+func (c *Channel) abort() {
+	if c.mem != nil {
+		_ = unix.Munmap(c.mem)
+	}
+	if c.memfd >= 0 {
+		_ = unix.Close(c.memfd)
+	}
+	_ = c.wake.Close()
+	_ = c.kick.Close()
+}
+
+// Files returns new descriptors for the peer: the memfd, the eventfd that
+// wakes the creator and the eventfd that wakes the attacher, in this
+// order, whichever endpoint it is called on. The caller owns them and
+// closes them once they are handed over (exec.Cmd.ExtraFiles, SCM_RIGHTS)
+// or given to FromFiles, which duplicates them.
+func (c *Channel) Files() ([]*os.File, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.mem == nil || c.closed.Load() {
+		return nil, c.err("files", os.ErrClosed)
+	}
+	fds := []int{c.memfd, c.wake.FD(), c.kick.FD()}
+	if c.side == 1 {
+		fds[1], fds[2] = fds[2], fds[1]
+	}
+	names := []string{"shm-memfd", "shm-wake-creator", "shm-wake-attacher"}
+	files := make([]*os.File, 0, 3)
+	for i, fd := range fds {
+		nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, c.err("files", os.NewSyscallError("fcntl", err))
+		}
+		files = append(files, os.NewFile(uintptr(nfd), names[i]))
+	}
+	return files, nil
+}
+
+// FromFiles attaches to the channel whose descriptors are files, in the
+// order Files returns them, and returns the attacher's endpoint. It
+// duplicates the descriptors: the caller still owns files and may close
+// them. It checks the memfd before mapping it (sealed against shrinking,
+// the size of the shape its header gives) and the rings when attaching;
+// a mismatch is an error wrapping ErrLayout or dmaring.ErrLayout. Of opts
+// only BusyPoll and Name are used. Attach once per channel: the rings have
+// one producer and one consumer per direction.
+func FromFiles(files []*os.File, opts *Options) (_ *Channel, err error) {
+	o := opts.withDefaults()
+	if len(files) != 3 {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: %d files, want 3", ErrLayout, len(files))}
+	}
+	c := &Channel{}
+	c.memfd, c.side = -1, 1
+	defer func() {
+		if err != nil {
+			c.abort()
+		}
+	}()
+	var fds [3]int
+	for i := range fds {
+		fds[i] = -1
+	}
+	defer func() {
+		for _, fd := range fds { // those not taken over
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	}()
+	for i, f := range files {
+		if fds[i], err = unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+			return nil, &Error{Op: "attach", Err: os.NewSyscallError("fcntl", err)}
+		}
+	}
+	c.memfd, fds[0] = fds[0], -1
+	got, err := unix.FcntlInt(uintptr(c.memfd), unix.F_GET_SEALS, 0)
+	if err != nil {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: not a sealable memfd: %w", ErrLayout, os.NewSyscallError("fcntl", err))}
+	}
+	if got&seals != seals {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: memfd seals %#x, want %#x", ErrLayout, got, seals)}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(c.memfd, &st); err != nil {
+		return nil, &Error{Op: "attach", Err: os.NewSyscallError("fstat", err)}
+	}
+	if st.Size < ringAlign || st.Size > 1<<41 {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: memfd of %d bytes", ErrLayout, st.Size)}
+	}
+	size := int(st.Size)
+	if c.mem, err = unix.Mmap(c.memfd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+		return nil, &Error{Op: "attach", Err: os.NewSyscallError("mmap", err)}
+	}
+	mem := c.mem
+	// The header is read once, with atomic loads as the peer may write it.
+	le := func(off int) uint32 {
+		var b [4]byte
+		binary.NativeEndian.PutUint32(b[:], atomic.LoadUint32(word(mem, off)))
+		return binary.LittleEndian.Uint32(b[:])
+	}
+	if m, v := le(offMagic), le(offVersion); m != hdrMagic || v != hdrVersion {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: magic %#x version %d, want %#x version %d", ErrLayout, m, v, hdrMagic, hdrVersion)}
+	}
+	slots, slotSize := le(offSlots), le(offSlotSize)
+	total, area, err := layoutSize(int(slots), int(slotSize))
+	if err != nil {
+		return nil, &Error{Op: "attach", Err: err}
+	}
+	if total != size {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: memfd of %d bytes, want %d for %d slots of %d bytes", ErrLayout, size, total, slots, slotSize)}
+	}
+	if c.rxRing, err = dmaring.AttachSPSC(mem[ringAlign : ringAlign+area]); err != nil {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("ring 0: %w", err)}
+	}
+	if c.txRing, err = dmaring.AttachSPSC(mem[ringAlign+area:]); err != nil {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("ring 1: %w", err)}
+	}
+	if c.kick, err = irq.FromEventfd(fds[1], true); err != nil {
+		return nil, &Error{Op: "attach", Err: err}
+	}
+	fds[1] = -1
+	if c.wake, err = irq.FromEventfd(fds[2], true); err != nil {
+		return nil, &Error{Op: "attach", Err: err}
+	}
+	fds[2] = -1
+	c.self, c.peer = word(mem, offSleepers+64), word(mem, offSleepers)
+	c.start(o)
+	return c, nil
+}
+
+// NewPair returns two connected endpoints in this process, each mapping
+// the memfd on its own: what a sends, b receives, and the other way.
+func NewPair(opts *Options) (a, b *Channel, err error) {
+	a, err = Create(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := a.Files()
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	b, err = FromFiles(files, opts)
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// WatchProcess ties the endpoint to the peer's process p, through a pidfd
+// (pidfd_open, Linux 5.3): once p exits, Send on a full ring and Recv on
+// an empty one fail with an error wrapping ErrPeerExited and
+// mailbox.ErrBroken instead of waiting, and blocked calls wake. Messages
+// the peer queued before it died are still received first. Call it at
+// most once, from the parent (p its child, not yet waited for) or from a
+// process that otherwise knows p is the peer.
+func (c *Channel) WatchProcess(p *os.Process) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mem == nil || c.closed.Load() {
+		return c.err("watch", os.ErrClosed)
+	}
+	if c.watch != nil {
+		return c.err("watch", errors.New("already watching a process"))
+	}
+	fd, err := unix.PidfdOpen(p.Pid, 0)
+	if err != nil {
+		return c.err("watch", os.NewSyscallError("pidfd_open", err))
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return c.err("watch", os.NewSyscallError("fcntl", err))
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	if err := f.SetReadDeadline(time.Time{}); err != nil { // not in the netpoller
+		f.Close()
+		return c.err("watch", err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return c.err("watch", err)
+	}
+	c.watch, c.watchDone = f, make(chan struct{})
+	go func() {
+		defer close(c.watchDone)
+		// A pidfd polls readable once the process has exited.
+		err := rc.Read(func(fd uintptr) bool {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(pfd, 0)
+			return err != unix.EINTR && n > 0
+		})
+		if err == nil {
+			c.peerGone.Store(true)
+			c.broadcast()
+		}
+	}()
+	return nil
+}
+
+// release unmaps the memory and closes the memfd and the pidfd. Called by
+// Close with mu held.
+func (c *Channel) release() error {
+	var errs []error
+	if c.watch != nil {
+		errs = append(errs, c.watch.Close())
+		<-c.watchDone
+	}
+	if err := unix.Munmap(c.mem); err != nil {
+		errs = append(errs, os.NewSyscallError("munmap", err))
+	}
+	if err := unix.Close(c.memfd); err != nil {
+		errs = append(errs, os.NewSyscallError("close", err))
+	}
+	return errors.Join(errs...)
+}
