@@ -286,7 +286,9 @@ func (m *MPMC) Dequeue(buf []byte) (int, error) {
 				break // someone else took it: re-read the head
 			}
 			if cas64(r.head, pos, pos+1) {
-				copy(buf, r.payload(off, int(n)))
+				p := r.payload(off, int(n))
+				copy(buf, p)
+				clear(p) // a free slot holds nothing of an earlier message
 				store64(&s.Seq, pos+r.slots) // frees the slot for the next lap
 				return int(n), nil
 			}
@@ -349,7 +351,9 @@ func (m *MPMC) DequeueBatch(bufs [][]byte, lens []int) (int, error) {
 			if n > 0 && cas64(r.head, pos, pos+uint64(n)) {
 				for i := range n {
 					off := r.slotOff(pos + uint64(i))
-					copy(bufs[i], r.payload(off, lens[i]))
+					p := r.payload(off, lens[i])
+					copy(bufs[i], p)
+					clear(p)
 					store64(&slotAt(r.mem, off).Seq, pos+uint64(i)+r.slots)
 				}
 				return n, nil

@@ -1,6 +1,7 @@
 package dmaring
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -410,4 +411,31 @@ func TestMarkBroken(t *testing.T) {
 	assert.ErrorContains(t, err, "peer")
 	_, err = m2.Dequeue(nil)
 	assert.ErrorIs(t, err, ErrBroken)
+}
+
+// TestFreedSlotsZeroed checks that a dequeued message leaves nothing of
+// itself in the ring's memory, single and batched, so a slot handed back
+// to a producer (or a ring's memory handed to another peer) holds no
+// earlier message.
+func TestFreedSlotsZeroed(t *testing.T) {
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			r, mem, _ := newRing(t, k, 4, 64)
+			secret := bytes.Repeat([]byte{0xa5}, r.maxMsg)
+			require.NoError(t, r.p.Enqueue(secret))
+			require.NoError(t, r.p.Enqueue(secret[:7]))
+			require.Positive(t, bytes.Count(mem, []byte{0xa5}))
+			buf := make([]byte, r.maxMsg)
+			n, err := r.c.Dequeue(buf)
+			require.NoError(t, err)
+			require.Equal(t, secret, buf[:n])
+			bufs := [][]byte{make([]byte, r.maxMsg), make([]byte, r.maxMsg)}
+			lens := make([]int, 2)
+			got, err := r.c.DequeueBatch(bufs, lens)
+			require.NoError(t, err)
+			require.Equal(t, 1, got)
+			require.Equal(t, 7, lens[0])
+			assert.Zero(t, bytes.Count(mem, []byte{0xa5}), "message bytes left in the ring")
+		})
+	}
 }
