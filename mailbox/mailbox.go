@@ -53,6 +53,11 @@ var (
 	// reads as absent, or wrote impossible values); the channel is
 	// unusable.
 	ErrBroken = errors.New("broken")
+	// ErrLimit: the peer, or this endpoint, went beyond a limit the
+	// channel sets on it (queued messages, message size, memory); see
+	// LimitError. A transport that enforces per-peer limits returns it
+	// so that one flooding peer cannot take what other channels need.
+	ErrLimit = errors.New("limit exceeded")
 	// ErrPermission is os.ErrPermission: the block's access control
 	// refused the endpoint.
 	ErrPermission = os.ErrPermission
@@ -82,6 +87,20 @@ func (e *Error) Unwrap() error { return e.Err }
 // Timeout reports whether the error is a passed deadline, as net.Error
 // does.
 func (e *Error) Timeout() bool { return errors.Is(e.Err, os.ErrDeadlineExceeded) }
+
+// A LimitError says which limit was exceeded. It wraps ErrLimit.
+type LimitError struct {
+	Limit string // what is limited: "queued messages", "message size", "memory", ...
+	Max   int64  // the limit
+	Value int64  // what was asked or found
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%v: %s %d, at most %d", ErrLimit, e.Limit, e.Value, e.Max)
+}
+
+// Unwrap returns ErrLimit.
+func (e *LimitError) Unwrap() error { return ErrLimit }
 
 // CtxErr returns the error for a done context: one wrapping
 // os.ErrDeadlineExceeded (and context.DeadlineExceeded) for a passed
