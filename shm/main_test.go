@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/ipcu/ipcu/internal/leakcheck"
+	"github.com/ipcu/ipcu/mailbox"
+	"github.com/ipcu/ipcu/mailbox/mailboxtest"
 	"github.com/ipcu/ipcu/shm"
 )
 
@@ -15,6 +17,7 @@ import (
 const childVar = "IPCU_SHM_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	mailboxtest.ServeRemote(attachRemote)
 	if os.Getenv(childVar) == "echo" {
 		if err := childEcho(); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
@@ -52,4 +55,15 @@ func childEcho() error {
 			return err
 		}
 	}
+}
+
+// attachRemote opens the endpoint a remote child serves for the
+// cross-process conformance tests: the files of Channel.Files, with the
+// busy-poll count as the name.
+func attachRemote(name string, files []*os.File) (mailbox.Channel, error) {
+	var o shm.Options
+	if _, err := fmt.Sscanf(name, "busypoll=%d", &o.BusyPoll); err != nil {
+		return nil, fmt.Errorf("bad remote name %q: %w", name, err)
+	}
+	return shm.FromFiles(files, &o)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -32,6 +33,35 @@ func TestConformance(t *testing.T) {
 				require.NoError(t, err)
 				return mailboxtest.Pair{A: a, B: b, Duplex: true}
 			})
+		})
+	}
+}
+
+// The conformance suite across two processes: B is the attacher's
+// endpoint in a child process, reached through a proxy.
+func TestConformanceCrossProcess(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts shm.Options
+	}{
+		{"Sleep", shm.Options{Slots: 8, SlotSize: 64}},
+		{"BusyPoll", shm.Options{Slots: 8, SlotSize: 64, BusyPoll: 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mailboxtest.RunOptions(t, func(t *testing.T) mailboxtest.Pair {
+				a, err := shm.Create(&tc.opts)
+				require.NoError(t, err)
+				files, err := a.Files()
+				if err != nil {
+					a.Close()
+					require.NoError(t, err)
+				}
+				b := mailboxtest.StartRemote(t, fmt.Sprintf("busypoll=%d", tc.opts.BusyPoll), files)
+				for _, f := range files {
+					f.Close()
+				}
+				return mailboxtest.Pair{A: a, B: b, Duplex: true}
+			}, mailboxtest.Options{Messages: 200})
 		})
 	}
 }
