@@ -56,10 +56,13 @@ func attachRemote(name string, _ []*os.File) (mailbox.Channel, error) {
 func child(mode, dir string) (int, error) {
 	switch mode {
 	case "sender":
-		return 1, childSender(dir)
+		return 1, childSender(dir) // until killed
 	case "receiver":
 		limit, _ := strconv.Atoi(os.Getenv(limitVar))
-		return 1, childReceiver(dir, limit)
+		if err := childReceiver(dir, limit); err != nil {
+			return 1, err
+		}
+		return 0, nil
 	case "open":
 		c, err := ebpf.Open(dir, nil)
 		if errors.Is(err, os.ErrPermission) {
