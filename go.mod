@@ -6,7 +6,7 @@ require golang.org/x/sys v0.50.0
 
 require (
 	github.com/cilium/ebpf v0.22.0 // indirect
-	github.com/vishvananda/netns v0.0.5 // indirect
+	github.com/vishvananda/netns v0.0.5
 )
 
 require (
