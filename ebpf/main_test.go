@@ -63,6 +63,13 @@ func child(mode, dir string) (int, error) {
 			return 1, err
 		}
 		return 0, nil
+	case "probe":
+		err := ebpf.Probe()
+		if errors.Is(err, ebpf.ErrNotSupported) && errors.Is(err, os.ErrPermission) {
+			fmt.Println(err)
+			return exitPermission, nil
+		}
+		return 1, err
 	case "open":
 		c, err := ebpf.Open(dir, nil)
 		if errors.Is(err, os.ErrPermission) {

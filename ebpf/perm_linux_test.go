@@ -30,6 +30,10 @@ const nobody = 65534
 // re-executed as uid and gid nobody with CAP_BPF and CAP_PERFMON ambient,
 // in the "open" child mode on dir.
 func asNobody(t *testing.T, dir string) *exec.Cmd {
+	return asNobodyMode(t, "open", dir, capBPF, capPerfmon)
+}
+
+func asNobodyMode(t *testing.T, mode, dir string, caps ...uintptr) *exec.Cmd {
 	t.Helper()
 	testenv.RequireRoot(t)
 	bin := filepath.Join(t.TempDir(), "ebpf.test")
@@ -45,10 +49,10 @@ func asNobody(t *testing.T, dir string) *exec.Cmd {
 
 	cmd := exec.Command(bin, "-test.run=^$")
 	cmd.Dir = filepath.Dir(bin)
-	cmd.Env = append(os.Environ(), childVar+"=open", dirVar+"="+dir)
+	cmd.Env = append(os.Environ(), childVar+"="+mode, dirVar+"="+dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential:  &syscall.Credential{Uid: nobody, Gid: nobody},
-		AmbientCaps: []uintptr{capBPF, capPerfmon},
+		AmbientCaps: caps,
 	}
 	return cmd
 }
@@ -113,4 +117,17 @@ func TestOtherUser(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Without CAP_BPF, Probe says the system cannot make channels, and why.
+func TestProbeUnprivileged(t *testing.T) {
+	testenv.Require(t, "BPF", ebpf.Probe())
+	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_bpf_disabled"); err == nil && strings.TrimSpace(string(b)) == "0" {
+		testenv.Unsupported(t, "unprivileged BPF is enabled (kernel.unprivileged_bpf_disabled=0): any uid may create maps")
+	}
+	out, err := asNobodyMode(t, "probe", "").CombinedOutput()
+	t.Logf("child: %s", strings.TrimSpace(string(out)))
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, exitPermission, ee.ExitCode())
 }
