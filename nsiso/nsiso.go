@@ -65,8 +65,8 @@ var startRole = os.Getenv(envRole)
 func Role() string { return startRole }
 
 // Do runs f in a new domain made with opts, closes the domain and returns
-// f's error, or the *Error of setting the domain up. ctx bounds the setup
-// only; f should watch ctx itself if it blocks.
+// f's error, or the *Error of setting the domain up. Do does not cancel f:
+// f should watch ctx itself if it blocks.
 func Do(ctx context.Context, opts *Options, f func() error) error {
 	d, err := New(opts)
 	if err != nil {

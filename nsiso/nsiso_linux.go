@@ -148,7 +148,7 @@ func nsError(op string, err error) error {
 	var why string
 	switch {
 	case errors.Is(err, unix.EPERM):
-		why = "no CAP_SYS_ADMIN: run as root or grant the capability"
+		why = "no CAP_SYS_ADMIN, or a seccomp or LSM policy forbids it: run as root or grant the capability"
 	case errors.Is(err, unix.EINVAL):
 		why = "the kernel lacks a namespace type (CONFIG_IPC_NS, CONFIG_NET_NS, CONFIG_PID_NS, CONFIG_UTS_NS) or refuses the flags here"
 	case errors.Is(err, unix.ENOSYS):
