@@ -288,7 +288,7 @@ func (m *MPMC) Dequeue(buf []byte) (int, error) {
 			if cas64(r.head, pos, pos+1) {
 				p := r.payload(off, int(n))
 				copy(buf, p)
-				clear(p) // a free slot holds nothing of an earlier message
+				clear(p)                     // a free slot holds nothing of an earlier message
 				store64(&s.Seq, pos+r.slots) // frees the slot for the next lap
 				return int(n), nil
 			}

@@ -285,7 +285,7 @@ func (c *SPSCConsumer) get(buf []byte) (int, error) {
 	}
 	p := r.payload(off, int(n))
 	copy(buf, p)
-	clear(p) // a free slot holds nothing of an earlier message
+	clear(p)                       // a free slot holds nothing of an earlier message
 	store64(&s.Seq, c.pos+r.slots) // frees the slot for the producer's next lap
 	c.pos++
 	return int(n), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/ipcu/ipcu/internal/leakcheck"
@@ -18,8 +19,17 @@ const childVar = "IPCU_SHM_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	mailboxtest.ServeRemote(attachRemote)
-	if os.Getenv(childVar) == "echo" {
-		if err := childEcho(); err != nil {
+	if role := os.Getenv(childVar); role != "" {
+		child := map[string]func() error{
+			"echo":     childEcho,
+			"printer":  childPrinter,
+			"intruder": childIntruder,
+		}[role]
+		if child == nil {
+			fmt.Fprintln(os.Stderr, "child: unknown role", role)
+			os.Exit(2)
+		}
+		if err := child(); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(1)
 		}
@@ -61,6 +71,9 @@ func childEcho() error {
 // cross-process conformance tests: the files of Channel.Files, with the
 // busy-poll count as the name.
 func attachRemote(name string, files []*os.File) (mailbox.Channel, error) {
+	if obj, ok := strings.CutPrefix(name, "named="); ok {
+		return shm.OpenNamed(obj, nil)
+	}
 	var o shm.Options
 	if _, err := fmt.Sscanf(name, "busypoll=%d", &o.BusyPoll); err != nil {
 		return nil, fmt.Errorf("bad remote name %q: %w", name, err)

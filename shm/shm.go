@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 
 	"github.com/ipcu/ipcu/dmaring"
-	"github.com/ipcu/ipcu/irq"
 	"github.com/ipcu/ipcu/mailbox"
 )
 
@@ -26,6 +25,16 @@ var (
 	// ErrLayout: the memfd given to FromFiles is not a channel made by
 	// Create (wrong size, header or seals).
 	ErrLayout = errors.New("invalid shared-memory channel")
+	// ErrPeerClosed: the peer closed its endpoint. Send fails with it at
+	// once; Recv once nothing is left to receive.
+	ErrPeerClosed = errors.New("peer closed the channel")
+	// ErrInUse: the channel already has an attached peer; a channel joins
+	// two endpoints, once.
+	ErrInUse = errors.New("channel already attached")
+	// ErrUntrusted: a named object is not one this process may trust: a
+	// symbolic link, not a regular file, owned by another user or open to
+	// other users (without Options.AllowOthers).
+	ErrUntrusted = errors.New("untrusted shared-memory object")
 )
 
 // Options describe a channel. The zero value (or a nil *Options) is the
@@ -43,8 +52,65 @@ type Options struct {
 	// yielding the processor between retries, before they sleep (default
 	// 0: sleep at once; negative is 0).
 	BusyPoll int
-	// Name names the channel in errors (default "shm").
+	// Name names the channel in errors (default "shm", or the object's
+	// name for CreateNamed and OpenNamed).
 	Name string
+
+	// Limits bound the channel an attacher accepts (FromFiles,
+	// OpenNamed): the creator chooses the shape, and a shape beyond these
+	// limits is refused with a *mailbox.LimitError. The zero value means
+	// the defaults of Limits.
+	Limits Limits
+
+	// Dir is the directory of named objects (default /dev/shm).
+	Dir string
+	// Mode is the permission of an object CreateNamed makes (default
+	// 0600). A wider mode lets other users open it, and needs
+	// AllowOthers on their side.
+	Mode os.FileMode
+	// AllowOthers makes OpenNamed accept an object owned by another user
+	// or open to group or others, which it refuses by default.
+	AllowOthers bool
+}
+
+// Limits bound what one peer may make this endpoint map and hold: the
+// queue depth (slots per direction), the message size and the memory of
+// the whole channel. A zero field takes its default.
+type Limits struct {
+	// MaxSlots is the deepest queue accepted per direction (default 4096).
+	MaxSlots int
+	// MaxMessage is the largest message accepted (default 64 KiB).
+	MaxMessage int
+	// MaxMemory is the largest channel accepted, in bytes (default
+	// 16 MiB).
+	MaxMemory int64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxSlots <= 0 {
+		l.MaxSlots = 4096
+	}
+	if l.MaxMessage <= 0 {
+		l.MaxMessage = 64 << 10
+	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = 16 << 20
+	}
+	return l
+}
+
+// check returns a *mailbox.LimitError if the shape goes beyond l.
+func (l Limits) check(slots, slotSize, total int) error {
+	l = l.withDefaults()
+	switch {
+	case slots > l.MaxSlots:
+		return &mailbox.LimitError{Limit: "queue depth", Max: int64(l.MaxSlots), Value: int64(slots)}
+	case slotSize-dmaring.SlotHeaderSize > l.MaxMessage:
+		return &mailbox.LimitError{Limit: "message size", Max: int64(l.MaxMessage), Value: int64(slotSize - dmaring.SlotHeaderSize)}
+	case int64(total) > l.MaxMemory:
+		return &mailbox.LimitError{Limit: "memory", Max: l.MaxMemory, Value: int64(total)}
+	}
+	return nil
 }
 
 func (o *Options) withDefaults() Options {
@@ -64,22 +130,31 @@ func (o *Options) withDefaults() Options {
 	if r.Name == "" {
 		r.Name = "shm"
 	}
+	if r.Dir == "" {
+		r.Dir = "/dev/shm"
+	}
+	if r.Mode == 0 {
+		r.Mode = 0o600
+	}
 	return r
 }
 
 // Layout of the memfd: a header page, then the ring the creator produces
 // into, then the ring the attacher produces into, each starting on a
 // 4096-byte boundary (a constant, not the page size, so that processes
-// agree on it). The header's words are little-endian; the sleeper counters
-// sit on cache lines of their own.
+// agree on it). The header's words are little-endian; each side's words
+// sit on a cache line of their own (side 0 the creator, 1 the attacher).
 //
 //	offset  size  field
 //	     0     4  magic      "IPCS" (0x53435049)
 //	     4     4  version    1
 //	     8     4  slots      of each ring
 //	    12     4  slot size  of each ring
-//	    64     4  sleepers   callers of the creator's side asleep, or about to be
-//	   128     4  sleepers   callers of the attacher's side asleep, or about to be
+//	    16     4  flags      bit 0: wake-ups through futexes on the wake words
+//	    20     4  attached   1 once a peer attached (set by the attacher)
+//	 64+64s     4  sleepers   callers of side s asleep, or about to be
+//	 68+64s     4  wake       side s's futex word, incremented to wake it
+//	 72+64s     4  closed     1 once side s closed its endpoint
 //	  4096        ring 0     creator to attacher
 //	4096+R        ring 1     attacher to creator (R: ring size rounded up to 4096)
 const (
@@ -89,9 +164,43 @@ const (
 	offVersion  = 4
 	offSlots    = 8
 	offSlotSize = 12
+	offFlags    = 16
+	offAttached = 20
 	offSleepers = 64 // + 64 * side
+	offWake     = 68 // + 64 * side
+	offClosed   = 72 // + 64 * side
 	ringAlign   = 4096
+
+	flagFutex = 1 << 0
 )
+
+// sideWords are one side's header words.
+type sideWords struct {
+	sleepers *uint32
+	wake     *uint32
+	closed   *uint32
+}
+
+func wordsOf(mem []byte, side int) sideWords {
+	return sideWords{
+		sleepers: word(mem, offSleepers+64*side),
+		wake:     word(mem, offWake+64*side),
+		closed:   word(mem, offClosed+64*side),
+	}
+}
+
+// A waker sleeps until the peer signals, and signals the peer: eventfds
+// for channels made by Create, futexes on the wake words for named ones.
+type waker interface {
+	// wait returns when the peer may have signalled, and an error once
+	// the waker is closed.
+	wait() error
+	// signal wakes the peer's waiter.
+	signal() error
+	// close makes wait return an error and releases the waker; it is
+	// called once, while the memory is still mapped.
+	close() error
+}
 
 // layoutSize returns the memfd size for the shape, and the size of one
 // ring's area.
@@ -119,8 +228,8 @@ type Channel struct {
 	// it before unmapping. mem is nil once unmapped.
 	mu     sync.RWMutex
 	mem    []byte
-	self   *uint32 // this side's sleeper counter (shared)
-	peer   *uint32 // the peer's sleeper counter (shared)
+	self   sideWords // this side's header words (shared)
+	peer   sideWords // the peer's header words (shared)
 	txRing *dmaring.SPSC
 	rxRing *dmaring.SPSC
 
@@ -129,8 +238,7 @@ type Channel struct {
 	recvMu sync.Mutex // serializes rx, a single-consumer handle
 	rx     *dmaring.SPSCConsumer
 
-	wake *irq.Eventfd // signalled by the peer to wake this side
-	kick *irq.Eventfd // signalled to wake the peer
+	waker waker
 
 	sysChannel // per system: the memfd, the pidfd watch
 
@@ -163,11 +271,11 @@ func (c *Channel) start(o Options) {
 }
 
 // pump wakes the local sleepers each time the peer signals, until Close
-// closes the eventfd.
+// closes the waker.
 func (c *Channel) pump() {
 	defer close(c.pumpDone)
 	for {
-		_, err := c.wake.Wait(context.Background())
+		err := c.waker.wait()
 		c.broadcast()
 		if err != nil {
 			return
@@ -198,9 +306,15 @@ func (c *Channel) MaxMessage() int { return c.maxMsg }
 
 // TrySend queues a copy of msg, or fails with an error wrapping
 // mailbox.ErrFull when the ring has no free slot, mailbox.ErrTooLarge,
-// mailbox.ErrBroken, ErrPeerExited or os.ErrClosed.
+// mailbox.ErrBroken, ErrPeerExited, ErrPeerClosed or os.ErrClosed. The
+// ring's slots are this endpoint's quota of queued messages: a full ring
+// is also a *mailbox.LimitError (mailbox.ErrLimit) on the queue depth.
 func (c *Channel) TrySend(msg []byte) error {
 	if err := c.trySend(msg, false); err != nil {
+		if err == mailbox.ErrFull {
+			n := int64(c.txRing.Slots())
+			err = fmt.Errorf("%w: %w", err, &mailbox.LimitError{Limit: "queue depth", Max: n, Value: n + 1})
+		}
 		return c.err("send", err)
 	}
 	return nil
@@ -291,7 +405,7 @@ func (c *Channel) blockN(ctx context.Context, op string, again error, try func(a
 func (c *Channel) disarm() {
 	c.mu.RLock()
 	if c.mem != nil {
-		atomic.AddUint32(c.self, ^uint32(0))
+		atomic.AddUint32(c.self.sleepers, ^uint32(0))
 	}
 	c.mu.RUnlock()
 }
@@ -305,8 +419,14 @@ func (c *Channel) trySend(msg []byte, armed bool) error {
 	if c.mem == nil || c.closed.Load() {
 		return os.ErrClosed
 	}
+	if atomic.LoadUint32(c.peer.closed) != 0 {
+		return ErrPeerClosed
+	}
+	if c.peerGone.Load() {
+		return errPeerExited() // nobody will receive it
+	}
 	if armed {
-		atomic.AddUint32(c.self, 1)
+		atomic.AddUint32(c.self.sleepers, 1)
 	}
 	c.sendMu.Lock()
 	err := c.tx.Enqueue(msg)
@@ -314,11 +434,15 @@ func (c *Channel) trySend(msg []byte, armed bool) error {
 	if err == nil {
 		c.kickPeer()
 	}
-	if err == mailbox.ErrFull && c.peerGone.Load() {
-		err = errPeerExited()
+	if err == mailbox.ErrFull {
+		if atomic.LoadUint32(c.peer.closed) != 0 {
+			err = ErrPeerClosed
+		} else if c.peerGone.Load() {
+			err = errPeerExited()
+		}
 	}
 	if armed && err != mailbox.ErrFull {
-		atomic.AddUint32(c.self, ^uint32(0))
+		atomic.AddUint32(c.self.sleepers, ^uint32(0))
 	}
 	return err
 }
@@ -331,7 +455,7 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 		return 0, os.ErrClosed
 	}
 	if armed {
-		atomic.AddUint32(c.self, 1)
+		atomic.AddUint32(c.self.sleepers, 1)
 	}
 	c.recvMu.Lock()
 	n, err := c.rx.Dequeue(buf)
@@ -339,11 +463,22 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 	if err == nil {
 		c.kickPeer()
 	}
-	if err == mailbox.ErrEmpty && c.peerGone.Load() {
-		err = errPeerExited()
+	if err == mailbox.ErrEmpty {
+		// The peer's closed flag is set after its last message: seen
+		// set, the ring is re-read so that nothing is left behind.
+		if atomic.LoadUint32(c.peer.closed) != 0 {
+			c.recvMu.Lock()
+			n, err = c.rx.Dequeue(buf)
+			c.recvMu.Unlock()
+			if err == mailbox.ErrEmpty {
+				err = ErrPeerClosed
+			}
+		} else if c.peerGone.Load() {
+			err = errPeerExited()
+		}
 	}
 	if armed && err != mailbox.ErrEmpty {
-		atomic.AddUint32(c.self, ^uint32(0))
+		atomic.AddUint32(c.self.sleepers, ^uint32(0))
 	}
 	return n, err
 }
@@ -353,19 +488,35 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 // sequentially consistent store of the ring's stamp comes before this
 // load, as the sleeper's counter increment comes before its ring check.
 func (c *Channel) kickPeer() {
-	if atomic.LoadUint32(c.peer) != 0 {
-		_ = c.kick.Signal() // fails only once closed
+	if atomic.LoadUint32(c.peer.sleepers) != 0 {
+		_ = c.waker.signal() // fails only once closed
 	}
+}
+
+// Pending returns how many of the messages this endpoint sent the peer
+// has not received yet, read from the ring's slots. After the peer
+// exited (ErrPeerExited) or closed (ErrPeerClosed), these are the
+// messages known undelivered; every other message sent was received.
+func (c *Channel) Pending() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.mem == nil {
+		return 0
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	return c.tx.Pending()
 }
 
 func errPeerExited() error {
 	return fmt.Errorf("%w (%w)", ErrPeerExited, mailbox.ErrBroken)
 }
 
-// Close wakes every blocked Send and Recv with os.ErrClosed, unmaps the
-// memory and closes the descriptors. The peer is not told; it sees a
-// channel that stays empty (and full). Close is idempotent and safe on a
-// nil *Channel.
+// Close wakes every blocked Send and Recv with os.ErrClosed, tells the
+// peer (whose Send then fails with ErrPeerClosed, and whose Recv does
+// once it has received what was sent), unmaps the memory and closes the
+// descriptors. A channel made by CreateNamed is unlinked. Close is
+// idempotent and safe on a nil *Channel.
 func (c *Channel) Close() error {
 	if c == nil {
 		return nil
@@ -374,11 +525,13 @@ func (c *Channel) Close() error {
 		c.closed.Store(true)
 		close(c.done)
 		c.mu.Lock()
-		err := c.release() // unmaps, closes the memfd, stops the watch
+		atomic.StoreUint32(c.self.closed, 1)
+		_ = c.waker.signal() // the peer is told even if none of its callers sleeps
+		err := c.waker.close()
+		<-c.pumpDone                        // the pump touches the memory: it stops first
+		err = errors.Join(err, c.release()) // unmaps, closes the memfd, stops the watch
 		c.mem = nil
 		c.mu.Unlock()
-		err = errors.Join(err, c.wake.Close(), c.kick.Close())
-		<-c.pumpDone
 		if err != nil {
 			c.closeErr = c.err("close", err)
 		}

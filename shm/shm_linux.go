@@ -1,9 +1,11 @@
 package shm
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync/atomic"
 	"time"
@@ -12,15 +14,33 @@ import (
 
 	"github.com/ipcu/ipcu/dmaring"
 	"github.com/ipcu/ipcu/irq"
+	"github.com/ipcu/ipcu/mailbox"
 )
 
 // sysChannel is the Linux state of a Channel.
 type sysChannel struct {
 	memfd     int
-	side      int      // 0 for Create's endpoint, 1 for FromFiles'
+	side      int      // 0 for the creator's endpoint, 1 for the attacher's
+	path      string   // the named object CreateNamed made, removed by Close
+	named     bool     // made by CreateNamed or OpenNamed: no eventfds
 	watch     *os.File // the pidfd of WatchProcess, or nil
 	watchDone chan struct{}
 }
+
+// eventfdWaker wakes through two eventfds: the peer signals wake, this
+// side signals kick.
+type eventfdWaker struct {
+	wake, kick *irq.Eventfd
+}
+
+func (w *eventfdWaker) wait() error {
+	_, err := w.wake.Wait(context.Background())
+	return err
+}
+
+func (w *eventfdWaker) signal() error { return w.kick.Signal() }
+
+func (w *eventfdWaker) close() error { return errors.Join(w.wake.Close(), w.kick.Close()) }
 
 const seals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
 
@@ -50,8 +70,26 @@ func Create(opts *Options) (_ *Channel, err error) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		return nil, &Error{Op: "create", Err: fmt.Errorf("sealing: %w", os.NewSyscallError("fcntl", err))}
 	}
-	if c.mem, err = unix.Mmap(fd, 0, total, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
-		return nil, &Error{Op: "create", Err: os.NewSyscallError("mmap", err)}
+	if err := c.format(o, total, area, 0); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	w := &eventfdWaker{}
+	c.waker = w
+	if w.wake, err = irq.NewEventfd(); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	if w.kick, err = irq.NewEventfd(); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	c.start(o)
+	return c, nil
+}
+
+// format maps c.memfd, of total bytes, and writes the header and two
+// empty rings of o's shape into it.
+func (c *Channel) format(o Options, total, area int, flags uint32) (err error) {
+	if c.mem, err = unix.Mmap(c.memfd, 0, total, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+		return os.NewSyscallError("mmap", err)
 	}
 	mem := c.mem
 	// No peer has the memory yet: plain stores are enough.
@@ -59,24 +97,80 @@ func Create(opts *Options) (_ *Channel, err error) {
 	binary.LittleEndian.PutUint32(mem[offVersion:], hdrVersion)
 	binary.LittleEndian.PutUint32(mem[offSlots:], uint32(o.Slots))
 	binary.LittleEndian.PutUint32(mem[offSlotSize:], uint32(o.SlotSize))
+	binary.LittleEndian.PutUint32(mem[offFlags:], flags)
 	if c.txRing, err = dmaring.InitSPSC(mem[ringAlign:ringAlign+area], o.Slots, o.SlotSize); err != nil {
-		return nil, &Error{Op: "create", Err: err}
+		return err
 	}
 	if c.rxRing, err = dmaring.InitSPSC(mem[ringAlign+area:], o.Slots, o.SlotSize); err != nil {
-		return nil, &Error{Op: "create", Err: err}
+		return err
 	}
-	if c.wake, err = irq.NewEventfd(); err != nil {
-		return nil, &Error{Op: "create", Err: err}
-	}
-	if c.kick, err = irq.NewEventfd(); err != nil {
-		return nil, &Error{Op: "create", Err: err}
-	}
-	c.self, c.peer = word(mem, offSleepers), word(mem, offSleepers+64)
-	c.start(o)
-	return c, nil
+	c.self, c.peer = wordsOf(mem, 0), wordsOf(mem, 1)
+	return nil
 }
 
-// abort releases what a failed Create or FromFiles acquired.
+// attach maps c.memfd, checks the header and the rings, within o's
+// limits, and claims the attacher's side. It returns the header's flags.
+func (c *Channel) attach(o Options) (flags uint32, err error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(c.memfd, &st); err != nil {
+		return 0, os.NewSyscallError("fstat", err)
+	}
+	lim := o.Limits.withDefaults()
+	if st.Size < ringAlign {
+		return 0, fmt.Errorf("%w: object of %d bytes", ErrLayout, st.Size)
+	}
+	if st.Size > lim.MaxMemory || uint64(st.Size) > math.MaxInt/2 {
+		return 0, &mailbox.LimitError{Limit: "memory", Max: lim.MaxMemory, Value: st.Size}
+	}
+	size := int(st.Size)
+	if c.mem, err = unix.Mmap(c.memfd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+		return 0, os.NewSyscallError("mmap", err)
+	}
+	mem := c.mem
+	// The header is read once, with atomic loads as the peer may write it.
+	le := func(off int) uint32 {
+		var b [4]byte
+		binary.NativeEndian.PutUint32(b[:], atomic.LoadUint32(word(mem, off)))
+		return binary.LittleEndian.Uint32(b[:])
+	}
+	if m, v := le(offMagic), le(offVersion); m != hdrMagic || v != hdrVersion {
+		return 0, fmt.Errorf("%w: magic %#x version %d, want %#x version %d", ErrLayout, m, v, hdrMagic, hdrVersion)
+	}
+	slots, slotSize, flags := le(offSlots), le(offSlotSize), le(offFlags)
+	if flags&^flagFutex != 0 {
+		return 0, fmt.Errorf("%w: unknown flags %#x", ErrLayout, flags)
+	}
+	if slots > 1<<30 || slotSize > 1<<30 {
+		return 0, fmt.Errorf("%w: %d slots of %d bytes", ErrLayout, slots, slotSize)
+	}
+	total, area, err := layoutSize(int(slots), int(slotSize))
+	if err != nil {
+		return 0, err
+	}
+	if total != size {
+		return 0, fmt.Errorf("%w: object of %d bytes, want %d for %d slots of %d bytes", ErrLayout, size, total, slots, slotSize)
+	}
+	if err := o.Limits.check(int(slots), int(slotSize), total); err != nil {
+		return 0, err
+	}
+	if c.rxRing, err = dmaring.AttachSPSC(mem[ringAlign : ringAlign+area]); err != nil {
+		return 0, fmt.Errorf("ring 0: %w", err)
+	}
+	if c.txRing, err = dmaring.AttachSPSC(mem[ringAlign+area:]); err != nil {
+		return 0, fmt.Errorf("ring 1: %w", err)
+	}
+	c.self, c.peer = wordsOf(mem, 1), wordsOf(mem, 0)
+	if atomic.LoadUint32(c.peer.closed) != 0 {
+		return 0, ErrPeerClosed
+	}
+	if !atomic.CompareAndSwapUint32(word(mem, offAttached), 0, 1) {
+		return 0, ErrInUse
+	}
+	return flags, nil
+}
+
+// abort releases what a failed Create, FromFiles or their named kin
+// acquired.
 func (c *Channel) abort() {
 	if c.mem != nil {
 		_ = unix.Munmap(c.mem)
@@ -84,8 +178,12 @@ func (c *Channel) abort() {
 	if c.memfd >= 0 {
 		_ = unix.Close(c.memfd)
 	}
-	_ = c.wake.Close()
-	_ = c.kick.Close()
+	if c.path != "" {
+		_ = os.Remove(c.path)
+	}
+	if c.waker != nil {
+		_ = c.waker.close()
+	}
 }
 
 // Files returns new descriptors for the peer: the memfd, the eventfd that
@@ -99,7 +197,11 @@ func (c *Channel) Files() ([]*os.File, error) {
 	if c.mem == nil || c.closed.Load() {
 		return nil, c.err("files", os.ErrClosed)
 	}
-	fds := []int{c.memfd, c.wake.FD(), c.kick.FD()}
+	if c.named {
+		return nil, c.err("files", errors.New("a named channel is opened by its name"))
+	}
+	w := c.waker.(*eventfdWaker)
+	fds := []int{c.memfd, w.wake.FD(), w.kick.FD()}
 	if c.side == 1 {
 		fds[1], fds[2] = fds[2], fds[1]
 	}
@@ -162,50 +264,23 @@ func FromFiles(files []*os.File, opts *Options) (_ *Channel, err error) {
 	if got&seals != seals {
 		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: memfd seals %#x, want %#x", ErrLayout, got, seals)}
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(c.memfd, &st); err != nil {
-		return nil, &Error{Op: "attach", Err: os.NewSyscallError("fstat", err)}
-	}
-	if st.Size < ringAlign || st.Size > 1<<41 {
-		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: memfd of %d bytes", ErrLayout, st.Size)}
-	}
-	size := int(st.Size)
-	if c.mem, err = unix.Mmap(c.memfd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
-		return nil, &Error{Op: "attach", Err: os.NewSyscallError("mmap", err)}
-	}
-	mem := c.mem
-	// The header is read once, with atomic loads as the peer may write it.
-	le := func(off int) uint32 {
-		var b [4]byte
-		binary.NativeEndian.PutUint32(b[:], atomic.LoadUint32(word(mem, off)))
-		return binary.LittleEndian.Uint32(b[:])
-	}
-	if m, v := le(offMagic), le(offVersion); m != hdrMagic || v != hdrVersion {
-		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: magic %#x version %d, want %#x version %d", ErrLayout, m, v, hdrMagic, hdrVersion)}
-	}
-	slots, slotSize := le(offSlots), le(offSlotSize)
-	total, area, err := layoutSize(int(slots), int(slotSize))
+	flags, err := c.attach(o)
 	if err != nil {
 		return nil, &Error{Op: "attach", Err: err}
 	}
-	if total != size {
-		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: memfd of %d bytes, want %d for %d slots of %d bytes", ErrLayout, size, total, slots, slotSize)}
+	if flags&flagFutex != 0 {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: a named channel's memory", ErrLayout)}
 	}
-	if c.rxRing, err = dmaring.AttachSPSC(mem[ringAlign : ringAlign+area]); err != nil {
-		return nil, &Error{Op: "attach", Err: fmt.Errorf("ring 0: %w", err)}
-	}
-	if c.txRing, err = dmaring.AttachSPSC(mem[ringAlign+area:]); err != nil {
-		return nil, &Error{Op: "attach", Err: fmt.Errorf("ring 1: %w", err)}
-	}
-	if c.kick, err = irq.FromEventfd(fds[1], true); err != nil {
+	w := &eventfdWaker{}
+	c.waker = w
+	if w.kick, err = irq.FromEventfd(fds[1], true); err != nil {
 		return nil, &Error{Op: "attach", Err: err}
 	}
 	fds[1] = -1
-	if c.wake, err = irq.FromEventfd(fds[2], true); err != nil {
+	if w.wake, err = irq.FromEventfd(fds[2], true); err != nil {
 		return nil, &Error{Op: "attach", Err: err}
 	}
 	fds[2] = -1
-	c.self, c.peer = word(mem, offSleepers+64), word(mem, offSleepers)
 	c.start(o)
 	return c, nil
 }
@@ -284,8 +359,8 @@ func (c *Channel) WatchProcess(p *os.Process) error {
 	return nil
 }
 
-// release unmaps the memory and closes the memfd and the pidfd. Called by
-// Close with mu held.
+// release unmaps the memory, closes the memfd and the pidfd, and removes
+// the named object CreateNamed made. Called by Close with mu held.
 func (c *Channel) release() error {
 	var errs []error
 	if c.watch != nil {
@@ -297,6 +372,11 @@ func (c *Channel) release() error {
 	}
 	if err := unix.Close(c.memfd); err != nil {
 		errs = append(errs, os.NewSyscallError("close", err))
+	}
+	if c.path != "" {
+		if err := os.Remove(c.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -17,6 +17,16 @@ func errNotSupported(op string) error {
 // Create returns an error wrapping ErrNotSupported: memfd is Linux's.
 func Create(opts *Options) (*Channel, error) { return nil, errNotSupported("create") }
 
+// CreateNamed returns an error wrapping ErrNotSupported.
+func CreateNamed(name string, opts *Options) (*Channel, error) {
+	return nil, errNotSupported("create")
+}
+
+// OpenNamed returns an error wrapping ErrNotSupported.
+func OpenNamed(name string, opts *Options) (*Channel, error) {
+	return nil, errNotSupported("open")
+}
+
 // FromFiles returns an error wrapping ErrNotSupported.
 func FromFiles(files []*os.File, opts *Options) (*Channel, error) {
 	return nil, errNotSupported("attach")

@@ -49,7 +49,13 @@ const (
 // reaps the child, killing it if it has not exited within 10 seconds.
 func StartRemote(t *testing.T, name string, files []*os.File) mailbox.Channel {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	syscall.ForkLock.RLock() // no exec between the socketpair and CloseOnExec
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		t.Fatalf("mailboxtest: socketpair: %v", err)
 	}
