@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/ipcu/ipcu/dmaring"
+	"github.com/ipcu/ipcu/internal/spin"
 	"github.com/ipcu/ipcu/mailbox"
 )
 
@@ -48,9 +48,11 @@ type Options struct {
 	// largest message is SlotSize minus dmaring.SlotHeaderSize (default
 	// 256, for messages up to 240 bytes).
 	SlotSize int
-	// BusyPoll is how many times Send and Recv retry a full or empty ring,
-	// yielding the processor between retries, before they sleep (default
-	// 0: sleep at once; negative is 0).
+	// BusyPoll is how many times Send and Recv retry a full or empty ring
+	// before they sleep (default 0: sleep at once; negative is 0). Between
+	// retries they pause the CPU (PAUSE on amd64, YIELD on arm64) and
+	// every 64 retries yield the processor to other goroutines, so a
+	// spinning caller never starves the rest of the process.
 	BusyPoll int
 	// Name names the channel in errors (default "shm", or the object's
 	// name for CreateNamed and OpenNamed).
@@ -364,7 +366,8 @@ func (c *Channel) blockN(ctx context.Context, op string, again error, try func(a
 	if ctx.Err() != nil {
 		return 0, c.err(op, mailbox.CtxErr(ctx))
 	}
-	for i := 0; ; i++ {
+	sp := spin.Spinner{Budget: c.busyPoll}
+	for {
 		n, err := try(false)
 		if err != again {
 			if err != nil {
@@ -372,10 +375,9 @@ func (c *Channel) blockN(ctx context.Context, op string, again error, try func(a
 			}
 			return n, nil
 		}
-		if i >= c.busyPoll {
+		if c.busyPoll <= 0 || !sp.Spin() {
 			break
 		}
-		runtime.Gosched()
 	}
 	for {
 		// Take the wait channel before the armed try: a wake-up after
