@@ -385,11 +385,11 @@ func Open(dir string, opts *Options) (_ *Channel, err error) {
 		s := &shape[i]
 		switch {
 		case m.Type() == cebpf.Queue && m.KeySize() == 0 && m.ValueSize() >= queueLenSize:
-			s.flavour, s.depth, s.maxMsg = int(Queue), int(m.MaxEntries()), int(m.ValueSize()-queueLenSize)
-			s.mem = s.depth * int(m.ValueSize())
-			if int64(m.MaxEntries())*int64(m.ValueSize()) > maxMemory {
+			if int64(m.MaxEntries())*int64(m.ValueSize()) > maxMemory { // then the ints below fit 32 bits
 				return fail(fmt.Errorf("%w: queue map of %d values of %d bytes", ErrLayout, m.MaxEntries(), m.ValueSize()))
 			}
+			s.flavour, s.depth, s.maxMsg = int(Queue), int(m.MaxEntries()), int(m.ValueSize()-queueLenSize)
+			s.mem = s.depth * int(m.ValueSize())
 		case m.Type() == cebpf.Array && m.KeySize() == 4 && m.ValueSize() == arrValueSize && m.Flags()&unix.BPF_F_MMAPABLE != 0:
 			if int64(m.MaxEntries())*arrValueSize > maxMemory {
 				return fail(fmt.Errorf("%w: array map of %d words", ErrLayout, m.MaxEntries()))
