@@ -19,3 +19,19 @@ func (p *SPSCProducer) Pending() int {
 	}
 	return n
 }
+
+// Pending returns how many messages producers enqueued that consumers
+// have not claimed yet: the distance between the shared indices, at most
+// the number of slots. It counts every producer's messages, and is a
+// snapshot while any participant runs.
+func (m *MPMC) Pending() int {
+	r := &m.r
+	t, h := load64(r.tail), load64(r.head)
+	switch {
+	case t <= h:
+		return 0
+	case t-h > r.slots:
+		return int(r.slots)
+	}
+	return int(t - h)
+}

@@ -33,3 +33,23 @@ func TestSPSCPending(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, p.Pending())
 }
+
+func TestMPMCPending(t *testing.T) {
+	size, err := RingSize(4, 32)
+	require.NoError(t, err)
+	mem, _ := alignedMem(size)
+	m, err := InitMPMC(mem, 4, 32)
+	require.NoError(t, err)
+	buf := make([]byte, 16)
+	for lap := range 3 {
+		for i := range 4 {
+			require.NoError(t, m.Enqueue([]byte{byte(i)}))
+			assert.Equal(t, i+1, m.Pending(), "lap %d", lap)
+		}
+		for i := range 4 {
+			_, err := m.Dequeue(buf)
+			require.NoError(t, err)
+			assert.Equal(t, 3-i, m.Pending(), "lap %d", lap)
+		}
+	}
+}

@@ -20,6 +20,11 @@
 //     removes the name on Close.
 //
 // A channel joins two endpoints once: a second attacher gets ErrInUse.
+// With Options.MPMC the rings are dmaring's MPMC rings instead of SPSC:
+// an endpoint's goroutines send and receive without a lock, and a named
+// channel takes any number of openers, which share what the creator
+// sends as a work queue (each message goes to one of them) and count
+// themselves out as they close, the last telling the creator.
 //
 // # Waking up
 //

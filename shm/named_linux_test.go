@@ -24,6 +24,11 @@ import (
 	"github.com/ipcu/ipcu/shm"
 )
 
+func init() {
+	childRoles["printer"] = childPrinter
+	childRoles["intruder"] = childIntruder
+}
+
 // objName returns a /dev/shm name of the test's own, and checks at the end
 // of the test that the object is gone.
 func objName(t *testing.T) string {

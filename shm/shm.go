@@ -54,6 +54,13 @@ type Options struct {
 	// every 64 retries yield the processor to other goroutines, so a
 	// spinning caller never starves the rest of the process.
 	BusyPoll int
+	// MPMC makes the rings multi-producer multi-consumer (dmaring.MPMC)
+	// instead of SPSC: an endpoint's goroutines send and receive without
+	// a lock, and any number of processes may open a named channel, each
+	// message going to one of them (a shared work queue). A memfd channel
+	// still has one attacher: its eventfd wakes one process.
+	MPMC bool
+
 	// Name names the channel in errors (default "shm", or the object's
 	// name for CreateNamed and OpenNamed).
 	Name string
@@ -152,8 +159,10 @@ func (o *Options) withDefaults() Options {
 //	     4     4  version    1
 //	     8     4  slots      of each ring
 //	    12     4  slot size  of each ring
-//	    16     4  flags      bit 0: wake-ups through futexes on the wake words
-//	    20     4  attached   1 once a peer attached (set by the attacher)
+//	    16     4  flags      bit 0: wake-ups through futexes on the wake words;
+//	                         bit 1: MPMC rings
+//	    20     4  attached   1 once a peer attached (set by the attacher); the
+//	                         number of openers of a named MPMC channel
 //	 64+64s     4  sleepers   callers of side s asleep, or about to be
 //	 68+64s     4  wake       side s's futex word, incremented to wake it
 //	 72+64s     4  closed     1 once side s closed its endpoint
@@ -174,6 +183,7 @@ const (
 	ringAlign   = 4096
 
 	flagFutex = 1 << 0
+	flagMPMC  = 1 << 1
 )
 
 // sideWords are one side's header words.
@@ -189,6 +199,17 @@ func wordsOf(mem []byte, side int) sideWords {
 		wake:     word(mem, offWake+64*side),
 		closed:   word(mem, offClosed+64*side),
 	}
+}
+
+// txRing and rxRing are the ring operations a Channel uses: SPSC handles,
+// which the Channel serializes, or an MPMC ring, which needs no lock.
+type txRing interface {
+	Enqueue(msg []byte) error
+	Pending() int
+}
+
+type rxRing interface {
+	Dequeue(buf []byte) (int, error)
 }
 
 // A waker sleeps until the peer signals, and signals the peer: eventfds
@@ -232,13 +253,13 @@ type Channel struct {
 	mem    []byte
 	self   sideWords // this side's header words (shared)
 	peer   sideWords // the peer's header words (shared)
-	txRing *dmaring.SPSC
-	rxRing *dmaring.SPSC
+	slots  int  // of each ring
+	mpmc   bool // the rings are MPMC: no local locks, several openers
 
-	sendMu sync.Mutex // serializes tx, a single-producer handle
-	tx     *dmaring.SPSCProducer
-	recvMu sync.Mutex // serializes rx, a single-consumer handle
-	rx     *dmaring.SPSCConsumer
+	sendMu sync.Mutex // serializes tx when it is an SPSC producer handle
+	tx     txRing
+	recvMu sync.Mutex // serializes rx when it is an SPSC consumer handle
+	rx     rxRing
 
 	waker waker
 
@@ -263,9 +284,6 @@ var _ mailbox.Channel = (*Channel)(nil)
 func (c *Channel) start(o Options) {
 	c.name = o.Name
 	c.busyPoll = o.BusyPoll
-	c.maxMsg = c.txRing.MaxMessage()
-	c.tx = c.txRing.Producer()
-	c.rx = c.rxRing.Consumer()
 	c.done = make(chan struct{})
 	c.bcast = make(chan struct{})
 	c.pumpDone = make(chan struct{})
@@ -314,7 +332,7 @@ func (c *Channel) MaxMessage() int { return c.maxMsg }
 func (c *Channel) TrySend(msg []byte) error {
 	if err := c.trySend(msg, false); err != nil {
 		if err == mailbox.ErrFull {
-			n := int64(c.txRing.Slots())
+			n := int64(c.slots)
 			err = fmt.Errorf("%w: %w", err, &mailbox.LimitError{Limit: "queue depth", Max: n, Value: n + 1})
 		}
 		return c.err("send", err)
@@ -430,9 +448,13 @@ func (c *Channel) trySend(msg []byte, armed bool) error {
 	if armed {
 		atomic.AddUint32(c.self.sleepers, 1)
 	}
-	c.sendMu.Lock()
+	if !c.mpmc {
+		c.sendMu.Lock()
+	}
 	err := c.tx.Enqueue(msg)
-	c.sendMu.Unlock()
+	if !c.mpmc {
+		c.sendMu.Unlock()
+	}
 	if err == nil {
 		c.kickPeer()
 	}
@@ -459,9 +481,7 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 	if armed {
 		atomic.AddUint32(c.self.sleepers, 1)
 	}
-	c.recvMu.Lock()
-	n, err := c.rx.Dequeue(buf)
-	c.recvMu.Unlock()
+	n, err := c.dequeue(buf)
 	if err == nil {
 		c.kickPeer()
 	}
@@ -469,9 +489,7 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 		// The peer's closed flag is set after its last message: seen
 		// set, the ring is re-read so that nothing is left behind.
 		if atomic.LoadUint32(c.peer.closed) != 0 {
-			c.recvMu.Lock()
-			n, err = c.rx.Dequeue(buf)
-			c.recvMu.Unlock()
+			n, err = c.dequeue(buf)
 			if err == mailbox.ErrEmpty {
 				err = ErrPeerClosed
 			}
@@ -483,6 +501,15 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 		atomic.AddUint32(c.self.sleepers, ^uint32(0))
 	}
 	return n, err
+}
+
+func (c *Channel) dequeue(buf []byte) (int, error) {
+	if c.mpmc {
+		return c.rx.Dequeue(buf)
+	}
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	return c.rx.Dequeue(buf)
 }
 
 // kickPeer signals the peer's eventfd when one of its callers may be
@@ -499,6 +526,7 @@ func (c *Channel) kickPeer() {
 // has not received yet, read from the ring's slots. After the peer
 // exited (ErrPeerExited) or closed (ErrPeerClosed), these are the
 // messages known undelivered; every other message sent was received.
+// With MPMC rings it counts the messages of every sender on this side.
 func (c *Channel) Pending() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -527,7 +555,7 @@ func (c *Channel) Close() error {
 		c.closed.Store(true)
 		close(c.done)
 		c.mu.Lock()
-		atomic.StoreUint32(c.self.closed, 1)
+		c.markClosed()
 		_ = c.waker.signal() // the peer is told even if none of its callers sleeps
 		err := c.waker.close()
 		<-c.pumpDone                        // the pump touches the memory: it stops first

@@ -23,6 +23,7 @@ type sysChannel struct {
 	side      int      // 0 for the creator's endpoint, 1 for the attacher's
 	path      string   // the named object CreateNamed made, removed by Close
 	named     bool     // made by CreateNamed or OpenNamed: no eventfds
+	multi     bool     // one of several openers of a named MPMC channel
 	watch     *os.File // the pidfd of WatchProcess, or nil
 	watchDone chan struct{}
 }
@@ -97,14 +98,53 @@ func (c *Channel) format(o Options, total, area int, flags uint32) (err error) {
 	binary.LittleEndian.PutUint32(mem[offVersion:], hdrVersion)
 	binary.LittleEndian.PutUint32(mem[offSlots:], uint32(o.Slots))
 	binary.LittleEndian.PutUint32(mem[offSlotSize:], uint32(o.SlotSize))
-	binary.LittleEndian.PutUint32(mem[offFlags:], flags)
-	if c.txRing, err = dmaring.InitSPSC(mem[ringAlign:ringAlign+area], o.Slots, o.SlotSize); err != nil {
-		return err
+	if o.MPMC {
+		flags |= flagMPMC
 	}
-	if c.rxRing, err = dmaring.InitSPSC(mem[ringAlign+area:], o.Slots, o.SlotSize); err != nil {
+	binary.LittleEndian.PutUint32(mem[offFlags:], flags)
+	if err := c.rings(mem[ringAlign:ringAlign+area], mem[ringAlign+area:], flags, o.Slots, o.SlotSize); err != nil {
 		return err
 	}
 	c.self, c.peer = wordsOf(mem, 0), wordsOf(mem, 1)
+	return nil
+}
+
+// rings formats (slots > 0) or attaches (slots 0) the rings of the kind
+// flags give: tx is the memory of the ring this side produces into.
+func (c *Channel) rings(tx, rx []byte, flags uint32, slots, slotSize int) error {
+	c.mpmc = flags&flagMPMC != 0
+	init := slots > 0
+	if c.mpmc {
+		var t, r *dmaring.MPMC
+		var err error
+		if init {
+			t, err = dmaring.InitMPMC(tx, slots, slotSize)
+			if err == nil {
+				r, err = dmaring.InitMPMC(rx, slots, slotSize)
+			}
+		} else if t, err = dmaring.AttachMPMC(tx); err == nil {
+			r, err = dmaring.AttachMPMC(rx)
+		}
+		if err != nil {
+			return err
+		}
+		c.tx, c.rx, c.slots, c.maxMsg = t, r, t.Slots(), t.MaxMessage()
+		return nil
+	}
+	var t, r *dmaring.SPSC
+	var err error
+	if init {
+		t, err = dmaring.InitSPSC(tx, slots, slotSize)
+		if err == nil {
+			r, err = dmaring.InitSPSC(rx, slots, slotSize)
+		}
+	} else if t, err = dmaring.AttachSPSC(tx); err == nil {
+		r, err = dmaring.AttachSPSC(rx)
+	}
+	if err != nil {
+		return err
+	}
+	c.tx, c.rx, c.slots, c.maxMsg = t.Producer(), r.Consumer(), t.Slots(), t.MaxMessage()
 	return nil
 }
 
@@ -137,7 +177,7 @@ func (c *Channel) attach(o Options) (flags uint32, err error) {
 		return 0, fmt.Errorf("%w: magic %#x version %d, want %#x version %d", ErrLayout, m, v, hdrMagic, hdrVersion)
 	}
 	slots, slotSize, flags := le(offSlots), le(offSlotSize), le(offFlags)
-	if flags&^flagFutex != 0 {
+	if flags&^(flagFutex|flagMPMC) != 0 {
 		return 0, fmt.Errorf("%w: unknown flags %#x", ErrLayout, flags)
 	}
 	if slots > 1<<30 || slotSize > 1<<30 {
@@ -153,17 +193,22 @@ func (c *Channel) attach(o Options) (flags uint32, err error) {
 	if err := o.Limits.check(int(slots), int(slotSize), total); err != nil {
 		return 0, err
 	}
-	if c.rxRing, err = dmaring.AttachSPSC(mem[ringAlign : ringAlign+area]); err != nil {
-		return 0, fmt.Errorf("ring 0: %w", err)
-	}
-	if c.txRing, err = dmaring.AttachSPSC(mem[ringAlign+area:]); err != nil {
-		return 0, fmt.Errorf("ring 1: %w", err)
+	if err := c.rings(mem[ringAlign+area:], mem[ringAlign:ringAlign+area], flags, 0, 0); err != nil {
+		return 0, err
 	}
 	c.self, c.peer = wordsOf(mem, 1), wordsOf(mem, 0)
 	if atomic.LoadUint32(c.peer.closed) != 0 {
 		return 0, ErrPeerClosed
 	}
-	if !atomic.CompareAndSwapUint32(word(mem, offAttached), 0, 1) {
+	if atomic.LoadUint32(c.self.closed) != 0 {
+		return 0, fmt.Errorf("%w: the attachers closed the channel", ErrInUse)
+	}
+	// A named MPMC channel takes any number of openers, counted so that
+	// the last to close tells the creator.
+	c.multi = c.mpmc && flags&flagFutex != 0
+	if c.multi {
+		atomic.AddUint32(word(mem, offAttached), 1)
+	} else if !atomic.CompareAndSwapUint32(word(mem, offAttached), 0, 1) {
 		return 0, ErrInUse
 	}
 	return flags, nil
@@ -357,6 +402,16 @@ func (c *Channel) WatchProcess(p *os.Process) error {
 		}
 	}()
 	return nil
+}
+
+// markClosed tells the peer this endpoint closed: it sets this side's
+// closed word, or, for one of several openers, counts itself out and sets
+// it when it is the last.
+func (c *Channel) markClosed() {
+	if c.multi && atomic.AddUint32(word(c.mem, offAttached), ^uint32(0)) != 0 {
+		return
+	}
+	atomic.StoreUint32(c.self.closed, 1)
 }
 
 // release unmaps the memory, closes the memfd and the pidfd, and removes

@@ -44,3 +44,5 @@ func (c *Channel) Files() ([]*os.File, error) { return nil, errNotSupported("fil
 func (c *Channel) WatchProcess(p *os.Process) error { return errNotSupported("watch") }
 
 func (c *Channel) release() error { return nil }
+
+func (c *Channel) markClosed() {}
