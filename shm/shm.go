@@ -249,12 +249,12 @@ type Channel struct {
 
 	// mu is read-held by every access to the mapping; Close write-locks
 	// it before unmapping. mem is nil once unmapped.
-	mu     sync.RWMutex
-	mem    []byte
-	self   sideWords // this side's header words (shared)
-	peer   sideWords // the peer's header words (shared)
-	slots  int  // of each ring
-	mpmc   bool // the rings are MPMC: no local locks, several openers
+	mu    sync.RWMutex
+	mem   []byte
+	self  sideWords // this side's header words (shared)
+	peer  sideWords // the peer's header words (shared)
+	slots int       // of each ring
+	mpmc  bool      // the rings are MPMC: no local locks, several openers
 
 	sendMu sync.Mutex // serializes tx when it is an SPSC producer handle
 	tx     txRing
