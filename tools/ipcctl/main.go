@@ -1,134 +1,73 @@
-// Command ipcctl is the bring-up tool for IPC blocks.
+// Command ipcctl is the bring-up tool for IPC blocks: it finds the device,
+// binds it to a userspace driver, reads and writes its registers with every
+// field decoded, sends and receives mailbox messages, watches its interrupts,
+// runs the bring-up checklist and says what the machine lacks. It works on a
+// board over a serial console and, against the built-in model of the
+// reference block, on any Linux laptop.
 //
 // Usage:
 //
-//	ipcctl regs map [-svd FILE] [PERIPHERAL...]
+//	ipcctl [-json] COMMAND [ARGS]
 //
-// regs map prints a register map as a datasheet table: every register with
-// its offset, access and reset value, every field with its position, kind
-// (RO, WO, RW, W1C, W1S, RC), reset value and description, and the named
-// values of enumerated fields. Without -svd it prints the map of the
-// reference IPC block built into ipcu (docs/ipcu.md); with -svd it prints
-// the peripherals of any CMSIS-SVD file (all of them, or those named).
+//	ipcctl list                                  UIO, VFIO and PCI devices: driver, IOMMU group, regions, interrupts
+//	ipcctl bind ADDR [vfio-pci|uio_pci_generic]  bind a PCI function through driver_override (default vfio-pci)
+//	ipcctl unbind ADDR                           give it back to the driver it had before bind
+//	ipcctl regs map [-svd FILE] [PERIPH...]      print a register map as a datasheet table
+//	ipcctl regs dump DEVICE                      read every register, decode its fields, mark values off reset
+//	ipcctl regs read DEVICE REG...               read registers: NAME, NAME.FIELD or an offset
+//	ipcctl regs write DEVICE REG[.FIELD]=VALUE...
+//	                                             write registers, or one field by read-modify-write
+//	ipcctl mbox send DEVICE MBOX MESSAGE         send a message on a mailbox
+//	ipcctl mbox recv DEVICE MBOX                 receive messages from a mailbox
+//	ipcctl mbox ping DEVICE                      round trips through another core's echo
+//	ipcctl irq watch DEVICE                      count interrupts (rate, missed, spurious) until
+//	                                             -count, -duration or SIGINT; -raise makes test interrupts
+//	ipcctl selftest [-inject FAULT] DEVICE       the bring-up checklist: identification and reset values,
+//	                                             access control, every mailbox, doorbells, interrupt delivery
+//	                                             and latency, every DMA channel; a PASS/FAIL table
+//	ipcctl doctor                                IOMMU, group viability, memlock, huge pages, device node
+//	                                             permissions, modules: what is wrong and how to fix it
 //
-// Exit status: 0 on success, 1 when the command fails, 2 on bad usage.
+// Devices are named fake (a model of the reference block, in the process),
+// uio:NAME or uio:uioN, and vfio:0000:00:03.0. Register descriptions: the
+// reference block's (regs/ipcu) by default, edu's for QEMU's edu device
+// (PCI ID 1234:11e8) or with -map edu, any CMSIS-SVD file with -svd FILE
+// [-peripheral NAME]. Faults for selftest -inject on fake: stuck-id,
+// stuck-reg, no-violation-log, stuck-mbox, stuck-doorbell, lost-irq,
+// dup-irq, spurious-irq, dma-error, garbage-desc (ipcctl selftest -h says
+// which check each one fails).
 //
-// Later versions add the device commands (list, bind, regs dump, mbox, irq,
-// selftest, doctor); see the project's issues.
+// Output is a table for people on stdout, or with -json (--json) a JSON
+// document whose schema (with its schema_version) docs/ipcctl.md
+// describes; diagnostics and progress go to stderr. -root DIR (list, bind,
+// unbind, doctor and the device commands) reads sys, proc, dev and run
+// under DIR instead of /.
+//
+// Exit status: 0 success; 1 failure, or a failed check of selftest or
+// doctor; 2 bad usage; 3 device not found; 4 permission denied.
+//
+// The commands are implemented in internal/ipcctl, which the QEMU guest
+// tests (guest/ipcctl_test.go) run against QEMU's edu device.
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
+	"context"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/ipcu/ipcu/regs"
-	"github.com/ipcu/ipcu/regs/ipcu"
-	"github.com/ipcu/ipcu/regs/svd"
+	"github.com/ipcu/ipcu/internal/ipcctl"
 )
 
-const usage = `usage: ipcctl COMMAND [ARGS]
-
-commands:
-  regs map [-svd FILE] [PERIPHERAL...]   print a register map (default: the reference IPCU block)
-
-Run 'ipcctl COMMAND -h' for a command's flags.
-`
-
-// errUsage marks an error in the command line: exit status 2.
-var errUsage = errors.New("usage")
-
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	err := dispatch(args, stdout, stderr)
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		if msg := err.Error(); msg != errUsage.Error() {
-			fmt.Fprintf(stderr, "ipcctl: %s\n", msg)
-		}
-		fmt.Fprint(stderr, usage)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "ipcctl: %v\n", err)
-		return 1
-	}
-}
-
-func dispatch(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errUsage
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	case "regs":
-		if len(args) < 2 {
-			return fmt.Errorf("regs needs a subcommand: %w", errUsage)
-		}
-		switch args[1] {
-		case "map":
-			return regsMap(args[2:], stdout, stderr)
-		}
-		return fmt.Errorf("unknown regs subcommand %q: %w", args[1], errUsage)
-	}
-	return fmt.Errorf("unknown command %q: %w", args[0], errUsage)
-}
-
-func regsMap(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("regs map", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	svdPath := fs.String("svd", "", "read the register map from this CMSIS-SVD `file` instead of the built-in IPCU map")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ipcctl regs map [-svd FILE] [PERIPHERAL...]\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("regs map: %v: %w", err, errUsage)
-	}
-	desc := ipcu.Description
-	if *svdPath != "" {
-		dev, err := svd.ParseFile(*svdPath)
-		if err != nil {
-			return err
-		}
-		if desc, err = dev.Describe(fs.Args()...); err != nil {
-			return err
-		}
-	}
-	var ps []*regs.Peripheral
-	if *svdPath != "" || fs.NArg() == 0 {
-		for i := range desc.Peripherals {
-			ps = append(ps, &desc.Peripherals[i])
-		}
-	} else {
-		for _, name := range fs.Args() {
-			p := desc.Peripheral(name)
-			if p == nil {
-				return fmt.Errorf("regs map: no peripheral %q in the built-in map", name)
-			}
-			ps = append(ps, p)
-		}
-	}
-	for i, p := range ps {
-		if i > 0 {
-			fmt.Fprintln(stdout)
-		}
-		if err := regs.WriteMap(stdout, p); err != nil {
-			return err
-		}
-	}
-	return nil
+// run runs the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return ipcctl.Run(ctx, args, ipcctl.Env{Stdout: stdout, Stderr: stderr})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = run(args, &o, &e)
+	code = run(context.Background(), args, &o, &e)
 	return code, o.String(), e.String()
 }
 
@@ -51,6 +52,8 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"regs", "frob"}, 2, `unknown regs subcommand "frob"`},
 		{[]string{"regs", "map", "-bogus"}, 2, "flag provided but not defined"},
 		{[]string{"regs", "map", "NOPE"}, 1, `no peripheral "NOPE"`},
+		{[]string{"selftest", "-inject", "lost-irq", "fake"}, 1, ""},
+		{[]string{"regs", "dump", "vfio:nope"}, 2, "not a PCI address"},
 		{[]string{"regs", "map", "-svd", "missing.svd"}, 1, "missing.svd"},
 	} {
 		code, _, errOut := runCLI(tt.args...)
