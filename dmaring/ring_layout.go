@@ -102,7 +102,9 @@ func le32(v uint32) uint32 {
 // stamp store releases the slot's payload and length to whoever loads that
 // stamp, and an index CAS orders claims. They also keep the compiler from
 // splitting, merging, repeating or eliding an access to memory a peer
-// writes, so a value loaded once is the value checked and used.
+// writes, so a value loaded once is the value checked and used. The one
+// other accessor, storeRel64 (ring_release.go), is a release store without
+// the store-load fence, for the SPSC ring's indices and batched stamps.
 func load64(p *uint64) uint64     { return le64(atomic.LoadUint64(p)) }
 func store64(p *uint64, v uint64) { atomic.StoreUint64(p, le64(v)) }
 func cas64(p *uint64, old, next uint64) bool {

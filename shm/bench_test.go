@@ -1,0 +1,604 @@
+//go:build linux
+
+package shm_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipcu/ipcu/dmaring"
+	"github.com/ipcu/ipcu/internal/cbaseline"
+	"github.com/ipcu/ipcu/internal/spin"
+	"github.com/ipcu/ipcu/internal/testenv"
+	"github.com/ipcu/ipcu/shm"
+)
+
+// The benchmarks of this file compare the Go rings and channels with the C
+// baseline (internal/cbaseline) in the same run, because on a shared
+// machine the absolute figures move by several times from run to run
+// (where the host places the vCPUs) while ratios measured side by side
+// hold. Each sub-benchmark alternates five times between its Go
+// measurement and a run of the C baseline on the same two CPUs, and
+// reports the medians and the median of the rounds' ratios:
+//
+//	go test -run x -bench VersusC -benchtime 2s ./shm/
+//	go test -run x -bench Wakeup ./shm/
+//
+// Metrics: ns/roundtrip and msgs/s are the Go figures; c-*-ns and
+// c-*-msgs/s the C ones; x-c-headtail, x-c-stamp and x-c-probe the Go
+// figure over the C one (lower is better for round trips, higher for
+// throughput). ns/op is the Go side's time per operation, thread start-up
+// included. The shared-memory sides busy-poll with spin.Spinner (PAUSE,
+// a yield every 64 spins), as the C sides spin with PAUSE. The file is
+// Linux-only (affinity, futexes, eventfds), and its one unsafe conversion
+// is the futex word's address, which the futex syscall takes.
+
+const (
+	benchMsg   = 64  // bytes per message
+	benchSlots = 256 // as the C baseline's rings
+	benchSlot  = 128 // bytes per slot: 64-byte messages, cache-line multiple
+	benchBatch = 32
+
+	// The C measurements run as many round trips or batches as the Go
+	// one, within these bounds: the benchmark framework calls each
+	// sub-benchmark several times, with b.N growing, and the C run is
+	// not worth more time than the Go run in the short first calls.
+	cMinIters   = 1000
+	cRTTIters   = 200000
+	cBatchIters = 50000
+)
+
+// cIters returns the C iteration count for b.N, at most max.
+func cIters(n, most int) int { return min(max(n, cMinIters), most) }
+
+// buildBaseline builds the C baseline for the benchmarks of b, which
+// remove it when they end.
+func buildBaseline(b *testing.B) *cbaseline.Baseline {
+	b.Helper()
+	testenv.Require(b, "gcc", cbaseline.Available())
+	cb, err := cbaseline.Build("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cb.Close() })
+	return cb
+}
+
+// cRun runs the C baseline with p on cpus.
+func cRun(b *testing.B, cb *cbaseline.Baseline, cpus []int, p cbaseline.Params) cbaseline.Results {
+	b.Helper()
+	p.CPUs = cpus
+	r, err := cb.Run(context.Background(), p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// benchCPUs returns two CPUs of this process's affinity mask to pin the two
+// sides to, or nil (no pinning) when it has fewer than two.
+func benchCPUs() []int {
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) != nil {
+		return nil
+	}
+	var cpus []int
+	for i := 0; i < 1024 && len(cpus) < 2; i++ {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	if len(cpus) < 2 {
+		return nil
+	}
+	return cpus
+}
+
+// onCPU runs f in a new goroutine locked to its OS thread and pinned to
+// cpu (when cpus is not nil), and returns a channel closed when f returns.
+// The goroutine exits still locked, so its pinned thread exits with it
+// rather than returning to the runtime's pool.
+func onCPU(cpus []int, side int, f func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		if cpus != nil {
+			var set unix.CPUSet
+			set.Set(cpus[side])
+			_ = unix.SchedSetaffinity(0, &set) // best effort: unpinned still measures
+		}
+		f()
+	}()
+	return done
+}
+
+// pingPong runs echo on the second CPU and ping (one round trip per call)
+// n times on the first, after a warm-up, and returns the mean round trip.
+// stop tells echo to return; unblock, if not nil, is called after stop is
+// set, to wake an echo asleep in the kernel.
+func pingPong(cpus []int, n int, ping func() error, echo func(stop *atomic.Bool) error, unblock func()) (time.Duration, error) {
+	var stop atomic.Bool
+	var echoErr, pingErr error
+	echoDone := onCPU(cpus, 1, func() { echoErr = echo(&stop) })
+	var elapsed time.Duration
+	<-onCPU(cpus, 0, func() {
+		for range min(n, 1000) {
+			if pingErr = ping(); pingErr != nil {
+				return
+			}
+		}
+		start := time.Now()
+		for range n {
+			if pingErr = ping(); pingErr != nil {
+				return
+			}
+		}
+		elapsed = time.Since(start)
+	})
+	stop.Store(true)
+	if unblock != nil {
+		unblock()
+	}
+	<-echoDone
+	return elapsed / time.Duration(n), errors.Join(pingErr, echoErr)
+}
+
+// benchRounds is how many times a comparison alternates between the Go
+// measurement and the C one: the host moves the vCPUs now and then, so
+// each round's ratio compares neighbours in time, and the median of the
+// rounds' ratios is what is reported.
+const benchRounds = 5
+
+// round is one Go measurement and the C run after it.
+type round struct {
+	g float64
+	c cbaseline.Results
+}
+
+// versus runs benchRounds rounds of goRound (n operations, returning the
+// Go figure; the benchmark timer runs) then the C baseline with p (the
+// timer stopped), b.N operations in all.
+func versus(b *testing.B, cb *cbaseline.Baseline, cpus []int, p cbaseline.Params, cMax int, goRound func(n int) (float64, error)) []round {
+	b.Helper()
+	n := max(b.N/benchRounds, 1)
+	p.Iterations = cIters(n, cMax)
+	rounds := make([]round, benchRounds)
+	b.ResetTimer()
+	for i := range rounds {
+		g, err := goRound(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		rounds[i] = round{g: g, c: cRun(b, cb, cpus, p)}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	return rounds
+}
+
+// median returns the median of f over the rounds.
+func median(rounds []round, f func(round) float64) float64 {
+	v := make([]float64, len(rounds))
+	for i, r := range rounds {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+// report reports the median Go figure under unit, the median C figures
+// as c-<name>-ns or c-<name>-msgs/s, and the median per-round ratio of the Go figure to
+// each C figure as x-<name>.
+func report(b *testing.B, rounds []round, unit string, cs map[string]func(cbaseline.Results) float64) {
+	b.ReportMetric(median(rounds, func(r round) float64 { return r.g }), unit)
+	cUnit := "-ns"
+	if unit == "msgs/s" {
+		cUnit = "-msgs/s"
+	}
+	for name, c := range cs {
+		b.ReportMetric(median(rounds, func(r round) float64 { return c(r.c) }), "c-"+name+cUnit)
+		b.ReportMetric(median(rounds, func(r round) float64 { return r.g / c(r.c) }), "x-c-"+name)
+	}
+}
+
+var (
+	cRTTs = map[string]func(cbaseline.Results) float64{
+		"probe":    func(r cbaseline.Results) float64 { return ns(r.ProbeRTT) },
+		"headtail": func(r cbaseline.Results) float64 { return ns(r.HeadTailRTT) },
+		"stamp":    func(r cbaseline.Results) float64 { return ns(r.StampRTT) },
+	}
+	cRates = map[string]func(cbaseline.Results) float64{
+		"headtail": func(r cbaseline.Results) float64 { return r.HeadTailThroughput },
+		"stamp":    func(r cbaseline.Results) float64 { return r.StampThroughput },
+	}
+)
+
+func ns(d time.Duration) float64 { return float64(d.Nanoseconds()) }
+
+func newBenchRing(b *testing.B) (*dmaring.SPSCProducer, *dmaring.SPSCConsumer) {
+	b.Helper()
+	size, err := dmaring.RingSize(benchSlots, benchSlot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A private anonymous mapping: page-aligned, so the ring's cache
+	// lines are the CPU's, as in a memfd.
+	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = unix.Munmap(mem) })
+	r, err := dmaring.InitSPSC(mem, benchSlots, benchSlot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r.Producer(), r.Consumer()
+}
+
+// recvSpin dequeues into buf, spinning (spin.Spinner: Pause, a yield every
+// 64 spins) while the ring is empty, until stop is set.
+func recvSpin(c *dmaring.SPSCConsumer, buf []byte, stop *atomic.Bool) (int, error) {
+	var s spin.Spinner
+	for {
+		n, err := c.Dequeue(buf)
+		if err != dmaring.ErrEmpty {
+			return n, err
+		}
+		if stop != nil && s.Spins()%1024 == 1023 && stop.Load() {
+			return 0, nil
+		}
+		s.Spin()
+	}
+}
+
+func sendSpin(p *dmaring.SPSCProducer, msg []byte) error {
+	var s spin.Spinner
+	for {
+		err := p.Enqueue(msg)
+		if err != dmaring.ErrFull {
+			return err
+		}
+		s.Spin()
+	}
+}
+
+// probe bounces a cache line between two threads, n round trips: Go's
+// sync/atomic against C's acquire/release in the C probe.
+func probe(cpus []int, n int) (time.Duration, error) {
+	var line struct {
+		_ [64]byte
+		v atomic.Uint64
+		_ [64]byte
+	}
+	var i uint64
+	return pingPong(cpus, n, func() error {
+		i += 2
+		line.v.Store(i - 1)
+		var s spin.Spinner
+		for line.v.Load() != i {
+			s.Spin()
+		}
+		return nil
+	}, func(stop *atomic.Bool) error {
+		var s spin.Spinner
+		for j := uint64(1); ; j += 2 {
+			for line.v.Load() != j {
+				if s.Spins()%1024 == 1023 && stop.Load() {
+					return nil
+				}
+				s.Spin()
+			}
+			s.Reset()
+			line.v.Store(j + 1)
+		}
+	}, nil)
+}
+
+// BenchmarkVersusC compares the Go rings and channel with the C baseline
+// on the same two CPUs, alternating benchRounds times between them. ns/op
+// is the Go side's time per operation (the C runs are not timed); the
+// metrics are medians over the rounds.
+func BenchmarkVersusC(b *testing.B) {
+	cb := buildBaseline(b)
+	cpus := benchCPUs()
+	rtt := func(d time.Duration, err error) (float64, error) { return ns(d), err }
+	cRTT := cbaseline.Params{Tests: []cbaseline.Test{cbaseline.Probe, cbaseline.HeadTail, cbaseline.Stamp}}
+
+	// Probe: the Go cache-line ping-pong; the floor of every round trip
+	// below.
+	b.Run("Probe", func(b *testing.B) {
+		rounds := versus(b, cb, cpus, cbaseline.Params{Tests: []cbaseline.Test{cbaseline.Probe}}, cRTTIters,
+			func(n int) (float64, error) { return rtt(probe(cpus, n)) })
+		report(b, rounds, "ns/roundtrip", map[string]func(cbaseline.Results) float64{"probe": cRTTs["probe"]})
+	})
+
+	// RingRTT: a 64-byte message through two dmaring SPSC rings, one each
+	// way, between two goroutines locked to threads pinned to two CPUs,
+	// busy-polling with spin.Spinner.
+	b.Run("RingRTT", func(b *testing.B) {
+		pingP, pingC := newBenchRing(b)
+		pongP, pongC := newBenchRing(b)
+		msg, buf := make([]byte, benchMsg), make([]byte, benchMsg)
+		rounds := versus(b, cb, cpus, cRTT, cRTTIters, func(n int) (float64, error) {
+			return rtt(pingPong(cpus, n, func() error {
+				if err := sendSpin(pingP, msg); err != nil {
+					return err
+				}
+				_, err := recvSpin(pongC, buf, nil)
+				return err
+			}, func(stop *atomic.Bool) error {
+				ebuf := make([]byte, benchMsg)
+				for !stop.Load() {
+					n, err := recvSpin(pingC, ebuf, stop)
+					if err != nil || stop.Load() {
+						return err
+					}
+					if err := sendSpin(pongP, ebuf[:n]); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, nil))
+		})
+		report(b, rounds, "ns/roundtrip", cRTTs)
+	})
+
+	// ChannelRTT: the same round trip through an shm.Channel pair (Send,
+	// Recv) busy-polling, the goroutines neither locked nor pinned: the
+	// channel's busy poll yields, and a locked goroutine that yields pays
+	// a thread hand-off.
+	b.Run("ChannelRTT", func(b *testing.B) {
+		a, z, err := shm.NewPair(&shm.Options{Slots: benchSlots, SlotSize: benchSlot, BusyPoll: 1 << 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer a.Close()
+		defer z.Close()
+		msg, buf := make([]byte, benchMsg), make([]byte, benchMsg)
+		rounds := versus(b, cb, cpus, cRTT, cRTTIters, func(n int) (float64, error) {
+			return rtt(channelRTT(a, z, n, msg, buf))
+		})
+		report(b, rounds, "ns/roundtrip", cRTTs)
+	})
+
+	// Batch: one-way throughput of 64-byte messages in batches of 32
+	// (EnqueueBatch, DequeueBatch) between two pinned threads.
+	b.Run("Batch", func(b *testing.B) {
+		p, c := newBenchRing(b)
+		b.SetBytes(benchMsg * benchBatch)
+		rounds := versus(b, cb, cpus, cbaseline.Params{Batch: benchBatch, Tests: []cbaseline.Test{cbaseline.Throughput}}, cBatchIters,
+			func(n int) (float64, error) { return batchRate(cpus, p, c, n) })
+		report(b, rounds, "msgs/s", cRates)
+	})
+}
+
+// channelRTT measures n round trips from a through z, which echoes them
+// in a goroutine of its own until an empty message.
+func channelRTT(a, z *shm.Channel, n int, msg, buf []byte) (time.Duration, error) {
+	ctx := context.Background()
+	echoDone := make(chan error, 1)
+	go func() {
+		buf := make([]byte, benchMsg)
+		for {
+			n, err := z.Recv(ctx, buf)
+			if err == nil && n == 0 {
+				echoDone <- nil
+				return
+			}
+			if err == nil {
+				err = z.Send(ctx, buf[:n])
+			}
+			if err != nil {
+				echoDone <- err
+				return
+			}
+		}
+	}()
+	rt := func() error {
+		if err := a.Send(ctx, msg); err != nil {
+			return err
+		}
+		_, err := a.Recv(ctx, buf)
+		return err
+	}
+	var err error
+	for range min(n, 1000) {
+		if err = rt(); err != nil {
+			break
+		}
+	}
+	start := time.Now()
+	for i := 0; i < n && err == nil; i++ {
+		err = rt()
+	}
+	elapsed := time.Since(start)
+	if err == nil {
+		err = a.Send(ctx, nil)
+	}
+	if err == nil {
+		err = <-echoDone
+	}
+	return elapsed / time.Duration(n), err
+}
+
+// batchRate streams n batches of 64-byte messages from p to c, between two
+// pinned threads, and returns the messages per second after a warm-up.
+func batchRate(cpus []int, p *dmaring.SPSCProducer, c *dmaring.SPSCConsumer, n int) (float64, error) {
+	msgs, bufs, lens := make([][]byte, benchBatch), make([][]byte, benchBatch), make([]int, benchBatch)
+	for i := range msgs {
+		msgs[i], bufs[i] = make([]byte, benchMsg), make([]byte, benchMsg)
+	}
+	total := n * benchBatch
+	warm := min(total/10, 100000)
+	var perr, cerr error
+	var elapsed time.Duration
+	prodDone := onCPU(cpus, 1, func() {
+		var s spin.Spinner
+		for sent := 0; sent < total+warm; {
+			n, err := p.EnqueueBatch(msgs[:min(benchBatch, total+warm-sent)])
+			sent += n
+			if n == 0 {
+				if err != dmaring.ErrFull {
+					perr = err
+					return
+				}
+				s.Spin()
+			}
+		}
+	})
+	<-onCPU(cpus, 0, func() {
+		var s spin.Spinner
+		var start time.Time
+		for got := 0; got < total+warm; {
+			if got >= warm && start.IsZero() {
+				start = time.Now()
+			}
+			n, err := c.DequeueBatch(bufs, lens)
+			got += n
+			if n == 0 {
+				if err != dmaring.ErrEmpty {
+					cerr = err
+					return
+				}
+				s.Spin()
+			}
+		}
+		elapsed = time.Since(start)
+	})
+	<-prodDone
+	return float64(total) / elapsed.Seconds(), errors.Join(perr, cerr)
+}
+
+// BenchmarkWakeup is the round trip of a kernel wake-up each way between
+// two threads pinned to two CPUs: a bare futex ping-pong (FUTEX_WAIT and
+// FUTEX_WAKE on a word of a shared mapping, the non-private operations a
+// futex between processes needs) against an eventfd ping-pong (a blocking
+// read of one eventfd, a write to the other), so that the channel's
+// sleeping path can choose by measurement. It runs a Go cache-line probe
+// beside them for scale.
+func BenchmarkWakeup(b *testing.B) {
+	cpus := benchCPUs()
+	b.Run("Futex", func(b *testing.B) {
+		mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Munmap(mem)
+		// The futex word: the one conversion of a shared-memory address
+		// in this file (the syscall takes the address).
+		w := (*uint32)(unsafe.Pointer(&mem[0]))
+		var i uint32
+		rtt, err := pingPong(cpus, b.N, func() error {
+			i += 2
+			atomic.StoreUint32(w, i-1)
+			if err := futexWake(w); err != nil {
+				return err
+			}
+			for atomic.LoadUint32(w) == i-1 {
+				if err := futexWait(w, i-1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, func(stop *atomic.Bool) error {
+			for j := uint32(1); ; j += 2 {
+				for v := atomic.LoadUint32(w); v != j; v = atomic.LoadUint32(w) {
+					if stop.Load() {
+						return nil
+					}
+					if err := futexWait(w, v); err != nil {
+						return err
+					}
+				}
+				atomic.StoreUint32(w, j+1)
+				if err := futexWake(w); err != nil {
+					return err
+				}
+			}
+		}, func() {
+			atomic.StoreUint32(w, ^uint32(1)) // even: never a ping
+			_ = futexWake(w)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(ns(rtt), "ns/roundtrip")
+	})
+	b.Run("Eventfd", func(b *testing.B) {
+		var fds [2]int
+		for k := range fds {
+			fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fds[k] = fd
+			defer unix.Close(fd)
+		}
+		one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+		rtt, err := pingPong(cpus, b.N, func() error {
+			var buf [8]byte
+			if _, err := unix.Write(fds[0], one); err != nil {
+				return err
+			}
+			_, err := unix.Read(fds[1], buf[:])
+			return err
+		}, func(stop *atomic.Bool) error {
+			var buf [8]byte
+			for {
+				if _, err := unix.Read(fds[0], buf[:]); err != nil {
+					return err
+				}
+				if stop.Load() {
+					return nil
+				}
+				if _, err := unix.Write(fds[1], one); err != nil {
+					return err
+				}
+			}
+		}, func() { _, _ = unix.Write(fds[0], one) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(ns(rtt), "ns/roundtrip")
+	})
+	b.Run("Probe", func(b *testing.B) {
+		rtt, err := probe(cpus, b.N)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(ns(rtt), "ns/roundtrip")
+	})
+}
+
+// The futex operations of linux/futex.h (golang.org/x/sys/unix does not
+// name them), without FUTEX_PRIVATE_FLAG: between processes.
+const (
+	futexWaitOp = 0 // FUTEX_WAIT
+	futexWakeOp = 1 // FUTEX_WAKE
+)
+
+func futexWait(w *uint32, v uint32) error {
+	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWaitOp, uintptr(v), 0, 0, 0)
+	if errno != 0 && errno != unix.EAGAIN && errno != unix.EINTR {
+		return errno
+	}
+	return nil
+}
+
+func futexWake(w *uint32) error {
+	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakeOp, 1, 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
