@@ -50,9 +50,12 @@
 // scheduler; the JSON's "pinned" says which. On a shared machine the
 // absolute figures move by several times from run to run (where the host
 // places the vCPUs), so every measurement is preceded by a cache-line
-// ping-pong probe between the same CPUs, and the table gives each mean
+// ping-pong probe between the same CPUs, and the table gives each median
 // round trip over the probe (/PROBE) and over the C baseline's stamp-ring
-// round trip at the same size (/C), measured in the same run.
+// round trip at the same size (/C, the C program's mean, as it reports no
+// percentiles), measured in the same run. The median rather than the
+// mean, because a stall of the shared host (milliseconds, now and then)
+// would swamp a mean of a few thousand sub-microsecond round trips.
 //
 // The C baseline (internal/cbaseline) is built with gcc -O2 and run at
 // every measured size when gcc is in PATH (-no-c turns it off), with as
@@ -103,8 +106,8 @@
 //	      "throughput": {"messages": 10000, "batch": 1, "msgs_per_s": 0.0, "mib_per_s": 0.0},
 //	      "throughput_na": "...",                  // why throughput is null (eventfd)
 //	      "probe_rtt_ns": 0.0,                     // cache-line ping-pong just before
-//	      "x_probe": 0.0,                          // latency.mean_ns / probe_rtt_ns
-//	      "x_c_stamp": 0.0                         // latency.mean_ns / C stamp round trip (omitted without C)
+//	      "x_probe": 0.0,                          // latency.p50_ns / probe_rtt_ns
+//	      "x_c_stamp": 0.0                         // latency.p50_ns / C stamp round trip (omitted without C)
 //	    }]
 //	  }],
 //	  "c_baseline": {

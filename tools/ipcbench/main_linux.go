@@ -31,8 +31,9 @@ func main() {
 // transport is one mechanism ipcbench measures.
 type transport struct {
 	name, desc string
-	maxMsg     int  // the largest message
-	locked     bool // the sides run on locked OS threads, pinned with -cpus
+	maxMsg     int    // the largest message
+	maxWhy     string // what sets maxMsg, if not the transport itself
+	locked     bool   // the sides run on locked OS threads, pinned with -cpus
 	noStream   string
 	open       func(e *env, size int) (*pair, error)
 }
@@ -47,9 +48,10 @@ func skip(reason string) error { return &skipError{reason} }
 
 // transports returns the registry, in the table's order.
 func transports() []transport {
+	mqMax, mqWhy := mqMaxMessage()
 	return []transport{
 		{name: "pipe", desc: "two pipes, blocking read and write", maxMsg: maxSize, locked: true, open: openPipe},
-		{name: "mqueue", desc: "two POSIX message queues, 10 deep (mq_timedsend, mq_timedreceive)", maxMsg: mqMaxMessage(), locked: true, open: openMQ},
+		{name: "mqueue", desc: "two POSIX message queues, 10 deep (mq_timedsend, mq_timedreceive)", maxMsg: mqMax, maxWhy: mqWhy, locked: true, open: openMQ},
 		{name: "unix", desc: "a UNIX SOCK_SEQPACKET socket pair, blocking send and receive", maxMsg: maxSize, locked: true, open: openUnix},
 		{name: "eventfd", desc: "eventfd ping-pong, the payload copied through a buffer shared by two threads", maxMsg: maxSize, locked: true,
 			noStream: "a doorbell without a queue", open: openEventfd},
@@ -158,14 +160,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				failed = true
 			}
 			if c := r.cStamp(size); c > 0 && res.Latency != nil {
-				res.XCStamp = res.Latency.MeanNS / c
+				res.XCStamp = float64(res.Latency.P50NS) / c
 			}
 			tr.Results = append(tr.Results, res)
 		}
 		if tr.Skipped == "" {
 			for _, s := range o.sizes {
 				if s > t.maxMsg {
-					tr.Results = append(tr.Results, Result{Size: s, NA: fmt.Sprintf("larger than its largest message, %d bytes", t.maxMsg)})
+					na := fmt.Sprintf("larger than its largest message, %d bytes", t.maxMsg)
+					if t.maxWhy != "" {
+						na += " (" + t.maxWhy + ")"
+					}
+					tr.Results = append(tr.Results, Result{Size: s, NA: na})
 				}
 			}
 		}
@@ -235,7 +241,7 @@ func measureOne(m *measure, e *env, t transport, size int) (res Result, skipped 
 		return fail(fmt.Errorf("round trips: %w", err))
 	}
 	res.Latency = newLatency(h)
-	res.XProbe = res.Latency.MeanNS / res.ProbeRTTNS
+	res.XProbe = float64(res.Latency.P50NS) / res.ProbeRTTNS
 	if t.noStream != "" {
 		res.ThroughputNA = t.noStream
 		return res, ""

@@ -52,22 +52,36 @@ func mqOpen(msgSize int) (int, error) {
 	return int(fd), nil
 }
 
-// mqMaxMessage returns the largest message this process may give a queue:
-// /proc/sys/fs/mqueue/msgsize_max, which root (CAP_SYS_RESOURCE) may
-// exceed up to the kernel's hard limit (16 MiB).
-func mqMaxMessage() int {
-	if os.Geteuid() == 0 {
-		return maxSize
+// mqMaxMessage returns the largest message of the two queues ipcbench
+// makes, and what limits it: maxSize if two such queues can be made (with
+// CAP_SYS_RESOURCE, and a RLIMIT_MSGQUEUE that holds them), else
+// /proc/sys/fs/mqueue/msgsize_max.
+func mqMaxMessage() (int, string) {
+	if mqFits(maxSize) {
+		return maxSize, ""
 	}
-	b, err := os.ReadFile("/proc/sys/fs/mqueue/msgsize_max")
+	n := 8192 // the kernel's default
+	if b, err := os.ReadFile("/proc/sys/fs/mqueue/msgsize_max"); err == nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && v > 0 {
+			n = min(v, maxSize)
+		}
+	}
+	return n, "/proc/sys/fs/mqueue/msgsize_max, without CAP_SYS_RESOURCE"
+}
+
+// mqFits reports whether two queues of size-byte messages can be made.
+func mqFits(size int) bool {
+	a, err := mqOpen(size)
 	if err != nil {
-		return 8192
+		return false
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	defer unix.Close(a)
+	b, err := mqOpen(size)
 	if err != nil {
-		return 8192
+		return false
 	}
-	return min(n, maxSize)
+	unix.Close(b)
+	return true
 }
 
 // mqEnd sends on one queue and receives from the other.

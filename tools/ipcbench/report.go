@@ -82,9 +82,11 @@ type Result struct {
 	// the two CPUs, measured right before this result: the floor of any
 	// shared-memory round trip at that moment.
 	ProbeRTTNS float64 `json:"probe_rtt_ns"`
-	// XProbe is Latency.MeanNS / ProbeRTTNS.
+	// XProbe is Latency.P50NS / ProbeRTTNS. The median, not the mean,
+	// so that a rare stall of the shared host (milliseconds) does not
+	// swamp it.
 	XProbe float64 `json:"x_probe"`
-	// XCStamp is Latency.MeanNS over the C baseline's stamp-ring round
+	// XCStamp is Latency.P50NS over the C baseline's stamp-ring round
 	// trip at the same size, when the C baseline ran (else 0).
 	XCStamp float64 `json:"x_c_stamp,omitempty"`
 }
@@ -183,6 +185,7 @@ func writeTable(w io.Writer, r *Report) error {
 			continue
 		}
 		var na []string
+		var naReason string
 		for _, res := range t.Results {
 			cells := []string{t.Name, formatSize(res.Size)}
 			switch {
@@ -191,6 +194,7 @@ func writeTable(w io.Writer, r *Report) error {
 				notes = append(notes, fmt.Sprintf("%s %s: error: %s", t.Name, formatSize(res.Size), res.Error))
 			case res.NA != "":
 				na = append(na, formatSize(res.Size))
+				naReason = res.NA
 				continue
 			default:
 				l := res.Latency
@@ -205,7 +209,7 @@ func writeTable(w io.Writer, r *Report) error {
 			fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 		}
 		if len(na) > 0 {
-			notes = append(notes, fmt.Sprintf("%s: n/a at %s bytes: its largest message is %d bytes", t.Name, strings.Join(na, ", "), t.MaxMessage))
+			notes = append(notes, fmt.Sprintf("%s: n/a at %s bytes: %s", t.Name, strings.Join(na, ", "), naReason))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -213,8 +217,8 @@ func writeTable(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, "P50..MAX: round trip (send, receive the echo); MSGS/S, MIB/S: one way, streaming;")
-	fmt.Fprintln(bw, "PROBE: cache-line ping-pong between the same CPUs just before; /PROBE, /C: mean round trip")
-	fmt.Fprintln(bw, "over the probe and over the C stamp ring's round trip at the same size (same run).")
+	fmt.Fprintln(bw, "PROBE: cache-line ping-pong between the same CPUs just before; /PROBE, /C: P50 over the probe")
+	fmt.Fprintln(bw, "and over the C stamp ring's (mean) round trip at the same size, measured in the same run.")
 	cb := r.CBaseline
 	switch {
 	case cb.Skipped != "":
