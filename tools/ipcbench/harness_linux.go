@@ -127,9 +127,16 @@ func join(p *pair, a, b <-chan error) error {
 
 // roundTrips measures m.n round trips of size-byte messages through p, a
 // sending and waiting for the echo from b, after m.warmup untimed ones.
+//
+// A pair whose b is nil has its echo side in another process, which
+// echoes the stop message too.
 func roundTrips(m *measure, p *pair, size int, locked bool) (*hdrhistogram.Histogram, error) {
 	h := newHistogram()
+	remote := p.b == nil
 	echo := side(locked, m.cpu(1), func() error {
+		if remote {
+			return nil
+		}
 		buf := make([]byte, size)
 		for {
 			n, err := p.b.recv(buf)
@@ -183,7 +190,11 @@ func roundTrips(m *measure, p *pair, size int, locked bool) (*hdrhistogram.Histo
 			}
 		}
 		msg[0] = markStop
-		return p.a.send(msg)
+		if err := p.a.send(msg); err != nil || !remote {
+			return err
+		}
+		_, err := p.a.recv(buf)
+		return err
 	})
 	if err := join(p, ping, echo); err != nil {
 		return nil, err

@@ -22,6 +22,9 @@ import (
 )
 
 func main() {
+	if code, ok := childMain(); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -58,6 +61,7 @@ func transports() []transport {
 		{name: "mutex", desc: "shared memory with a futex mutex (pthread-like, process-shared ops) and a polled full flag; two threads of one process", maxMsg: maxSize, locked: true, open: openMutex},
 		{name: "shm-poll", desc: "ipcu shm channel (memfd, SPSC rings), busy-polling", maxMsg: maxSize, open: shmOpener(busyPoll)},
 		{name: "shm-sleep", desc: "ipcu shm channel, sleeping at once (eventfd wake-ups)", maxMsg: maxSize, open: shmOpener(0)},
+		{name: "shm-proc", desc: "ipcu shm channel to a peer process (ipcbench re-executed, shm.FromFiles), busy-polling", maxMsg: maxSize, open: shmProcOpener(busyPoll)},
 		{name: "ebpf-queue", desc: "ipcu eBPF channel, BPF queue maps (a bpf(2) call per message), busy-polling", maxMsg: maxSize, open: ebpfOpener(ebpf.Queue)},
 		{name: "ebpf-mmap", desc: "ipcu eBPF channel, mmapable BPF arrays holding SPSC rings, busy-polling", maxMsg: maxSize, open: ebpfOpener(ebpf.MmapArray)},
 		{name: "mbox-poll", desc: "ipcu mailboxes on fakedev (16-byte messages), polling the registers", maxMsg: mailboxMax, open: mailboxOpener(false)},
