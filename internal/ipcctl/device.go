@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ipcu/ipcu/dmaring"
 	"github.com/ipcu/ipcu/edu"
 	"github.com/ipcu/ipcu/edu/eduregs"
 	"github.com/ipcu/ipcu/fakedev"
@@ -294,6 +295,29 @@ func (d *device) IRQ() (irq.Source, error) {
 		}
 	}
 	return d.line, nil
+}
+
+// DMA returns the device's DMA memory, or nil and why there is none.
+// The device owns it.
+func (d *device) DMA() (dmaring.Memory, string, error) {
+	switch {
+	case d.Fake != nil:
+		core := d.Fake.Core(d.Core)
+		return dmaring.MemoryFunc(func(n, a int) (dmaring.Region, error) { return core.Alloc(n, a) }), "", nil
+	case d.vfio != nil:
+		if err := d.vfio.EnableBusMaster(); err != nil {
+			return nil, "", fmt.Errorf("%s: enabling bus mastering for DMA: %w", d.Name, err)
+		}
+		mem, err := d.vfio.DMA(nil)
+		if errors.Is(err, vfio.ErrNotSupported) {
+			return nil, "no DMA memory in VFIO's no-IOMMU mode", nil
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: DMA memory: %w", d.Name, err)
+		}
+		return mem, "", nil
+	}
+	return nil, "UIO has no IOMMU-mapped DMA memory: bind the device to vfio-pci for the DMA checks", nil
 }
 
 // IRQName says which line IRQ uses.

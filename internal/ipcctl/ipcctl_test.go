@@ -46,7 +46,9 @@ func TestGolden(t *testing.T) {
 		{"regs-write-too-big", "", []string{"regs", "write", "fake", "CTRL.EN=2"}, ExitUsage},
 		{"regs-write-syntax", "", []string{"regs", "write", "fake", "CTRL"}, ExitUsage},
 
+		{"selftest-fake", "", []string{"selftest", "fake"}, ExitOK},
 		{"selftest-fake-json", "", []string{"selftest", "-json", "fake"}, ExitOK},
+		{"selftest-loopback", "", []string{"selftest", "-loopback", "fake"}, ExitOK},
 		{"selftest-dma-error", "", []string{"selftest", "-inject", "dma-error", "fake"}, ExitFail},
 		{"selftest-unknown-fault", "", []string{"selftest", "-inject", "gremlins", "fake"}, ExitUsage},
 		{"selftest-fault-not-fake", "", []string{"selftest", "-inject", "lost-irq", "uio:uio0"}, ExitUsage},
@@ -113,10 +115,16 @@ func TestSelftestFakePasses(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out, "\nPASS\n"))
 }
 
-// Each injectable fault fails its own check, with exit status 1.
+// Each injectable fault fails its own check, with exit status 1, with the
+// model's cores and in loopback.
 func TestSelftestFaults(t *testing.T) {
 	require.Len(t, faultNames(), len(faults))
 	for _, f := range faults {
+		t.Run(f.name+"/loopback", func(t *testing.T) {
+			code, out, errOut := run(t, Env{}, "selftest", "-loopback", "-inject", f.name, "fake")
+			assert.Equal(t, ExitFail, code, "%s\n%s", out, errOut)
+			assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(f.fails)+` +FAIL `, out)
+		})
 		t.Run(f.name, func(t *testing.T) {
 			code, out, errOut := run(t, Env{}, "selftest", "-inject", f.name, "fake")
 			assert.Equal(t, ExitFail, code, "%s\n%s", out, errOut)

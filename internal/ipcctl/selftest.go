@@ -98,9 +98,10 @@ var faults = []fault{
 		func(p *fakedev.FaultPlan) {
 			p.Stuck = append(p.Stuck, fakedev.StuckBits{Offset: regOffset("MBOX[5].RXLEN"), Mask: 1 << 31})
 		}},
-	{"stuck-doorbell", "CORE[3].DB_STATUS stuck at 0: rung doorbells are not seen", "doorbells",
+	{"stuck-doorbell", "DB_STATUS of core 3 (and 0, for -loopback) stuck at 0: rung doorbells are not seen", "doorbells",
 		func(p *fakedev.FaultPlan) {
-			p.Stuck = append(p.Stuck, fakedev.StuckBits{Offset: regOffset("CORE[3].DB_STATUS"), Mask: ^uint32(0)})
+			p.Stuck = append(p.Stuck, fakedev.StuckBits{Offset: regOffset("CORE[3].DB_STATUS"), Mask: ^uint32(0)},
+				fakedev.StuckBits{Offset: regOffset("CORE[0].DB_STATUS"), Mask: ^uint32(0)})
 		}},
 	{"lost-irq", "every interrupt notification is lost", "interrupt delivery",
 		func(p *fakedev.FaultPlan) { p.LoseNotification = 1 }},
@@ -129,10 +130,13 @@ const selftestHelp = `The bring-up checklist of the reference IPC block, as a PA
 identification and reset values, access control (a denied access dropped
 and logged), every mailbox looped back, doorbells, interrupt delivery and
 its latency, and every DMA channel looped back with the data compared.
-On fake every check runs, on a model of the block in this process, with the
-faults of -inject. On a uio or vfio device the checks that need only the
-register map run (identification, reset values: run it right after reset);
-the others need the block's other cores and are skipped.
+On fake every check runs on a model of the block in this process, with its
+cores playing the parts (or, with -loopback, core 0 alone), and the faults of
+-inject. On a uio or vfio device of the reference block the tool is one
+initiator, which must be the management core 0: every check loops back to
+it, DMA through VFIO's IOMMU-mapped memory (UIO has none: skipped). On a
+device of another map only identification and reset values run (run it
+right after reset).
 Exit status 1 when a check fails.
 
 `
@@ -142,6 +146,7 @@ func cmdSelftest(ctx context.Context, args []string, env *Env) error {
 	df := f.devFlags()
 	inject := f.String("inject", "", "inject `faults` into the fake device (comma-separated; see above)")
 	seed := f.Int64("seed", 1, "seed of the injected faults' randomness")
+	loopback := f.Bool("loopback", false, "on fake, run every check from core 0 alone, as on a board (always so on uio and vfio)")
 	pos, err := f.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -171,9 +176,23 @@ func cmdSelftest(ctx context.Context, args []string, env *Env) error {
 	var checks []check
 	if d.Fake != nil {
 		d.Fake.SetFaults(plan)
-		checks = selftestFake(ctx, d.Fake, p)
-	} else {
+	}
+	switch {
+	case d.Map != "ipcu":
 		checks = selftestGeneric(d, p)
+	case d.Fake != nil && !*loopback:
+		checks = selftestFake(ctx, d.Fake, p)
+	default:
+		line, err := d.IRQ()
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "ipcctl: %s: no interrupt line, its check is skipped: %v\n", d.Name, err)
+			line = nil
+		}
+		mem, noDMA, err := d.DMA()
+		if err != nil {
+			return err
+		}
+		checks = selftestLoopback(ctx, d.Bus, d.Base, line, mem, noDMA, p)
 	}
 	p.end()
 	result := resultPass
@@ -301,67 +320,135 @@ func isMailboxData(name string) bool {
 		(strings.Contains(name, "TXDATA") || strings.Contains(name, "RXDATA") || strings.HasSuffix(name, "RXLEN"))
 }
 
-// bed is the fake block with the drivers selftest runs: core 0 manages,
-// core 1 and 2 are the parties of mailboxes and DMA channels, core 3 owns
-// the doorbells and interrupt line under test.
+// bed is the block with the drivers selftest runs, and the cores that
+// play each part. On fake (multi-core) core 0 manages, core 1 loops the
+// mailboxes back and sends on the DMA channels, core 2 receives, core 3 owns
+// the doorbells and interrupt line under test, rung by core 1, and core 2
+// and 3 make the refused accesses. In loopback, as on a board where the
+// tool is one initiator, the management core plays every part.
 type bed struct {
-	dev   *fakedev.Device
-	rm    []*regmap.IPCU // each core's view
-	adm   *mbipcu.Driver
-	drv1  *mbipcu.Driver
-	lines []irq.Source
+	bus      map[int]regs.Bus
+	base     uintptr
+	rm       map[int]*regmap.IPCU // each core's view
+	adm      *mbipcu.Driver       // the management core's driver
+	drv      *mbipcu.Driver       // core a's driver (adm in loopback)
+	mgmt     int
+	a, b     int // mailbox loopback and DMA source; DMA destination
+	owner    int // doorbells and interrupt line under test
+	ringer   int // rings owner's doorbells
+	outsider int // makes refused accesses; -1 in loopback
+	line     irq.Source
+	mem      func(k int) dmaring.Memory // nil: no DMA memory
+	noDMA    string                     // why, when mem is nil
+	ndma     int
+	closers  []func() error
 }
 
 func (b *bed) close() {
-	if b.drv1 != nil {
-		b.drv1.Close()
-	}
-	if b.adm != nil {
-		b.adm.Close()
-	}
-	for _, l := range b.lines {
-		l.Close()
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
 	}
 }
 
+// selftestFake runs the checklist on the model with its cores.
 func selftestFake(ctx context.Context, dev *fakedev.Device, p *progress) []check {
 	cfg := dev.Config()
-	b := &bed{dev: dev}
+	b := &bed{bus: map[int]regs.Bus{}, rm: map[int]*regmap.IPCU{}, mgmt: 0, a: 1, b: 2, owner: 3, ringer: 1, outsider: 2, ndma: cfg.DMAChannels}
 	defer b.close()
 	for k := 0; k < cfg.Cores; k++ {
-		m, err := regmap.New(dev.Core(k), 0)
-		if err != nil {
-			return []check{{Name: "open", Result: resultFail, Detail: err.Error()}}
-		}
-		b.rm = append(b.rm, m)
+		b.bus[k] = dev.Core(k)
 	}
+	b.mem = func(k int) dmaring.Memory {
+		return dmaring.MemoryFunc(func(n, a int) (dmaring.Region, error) { return dev.Core(k).Alloc(n, a) })
+	}
+	line, err := irq.FromEventfd(dev.Core(3).EventFD(), false)
+	if err != nil {
+		return []check{{Name: "open", Result: resultFail, Detail: err.Error()}}
+	}
+	b.closers = append(b.closers, line.Close)
+	b.line = line
+	return b.run(ctx, p, func() error {
+		// Core 1 runs its mailboxes on its interrupt.
+		l1, err := irq.FromEventfd(dev.Core(1).EventFD(), false)
+		if err != nil {
+			return err
+		}
+		b.closers = append(b.closers, l1.Close)
+		b.drv, err = mbipcu.Open(mbipcu.Config{Bus: dev.Core(1), IRQ: l1})
+		if err == nil {
+			b.closers = append(b.closers, b.drv.Close)
+		}
+		return err
+	})
+}
+
+// selftestLoopback runs the checklist from the one core the tool is, on
+// bus at base, with its interrupt line and DMA memory (nil: none, for the
+// reason noDMA).
+func selftestLoopback(ctx context.Context, bus regs.Bus, base uintptr, line irq.Source, mem dmaring.Memory, noDMA string, p *progress) []check {
+	rm, err := regmap.New(bus, base)
+	if err != nil {
+		return []check{{Name: "open", Result: resultFail, Detail: err.Error()}}
+	}
+	k := int(rm.CORE_ID.Read())
+	b := &bed{bus: map[int]regs.Bus{k: bus}, base: base, rm: map[int]*regmap.IPCU{k: rm}, mgmt: k, a: k, b: k, owner: k, ringer: k, outsider: -1,
+		line: line, noDMA: noDMA, ndma: int(regmap.CAPS.NDMA.Get(rm.CAPS.Read()))}
+	if mem != nil {
+		b.mem = func(int) dmaring.Memory { return mem }
+	}
+	if b.ndma > len(rm.DMA) {
+		b.ndma = len(rm.DMA)
+	}
+	defer b.close()
+	if k != 0 {
+		desc := &regmap.Description.Peripherals[0]
+		return []check{
+			checkIdentification(bus, base, desc),
+			checkResetValues(bus, base, desc, func(r *regs.Register) bool { return isMailboxData(r.Name) }),
+			{Name: "checklist", Result: resultSkip, Detail: fmt.Sprintf("this CPU is core %d: the checklist configures the block, which only the management core 0 may do", k)},
+		}
+	}
+	return b.run(ctx, p, func() error {
+		b.drv = b.adm
+		return nil
+	})
+}
+
+// run runs the checks; openDrv opens b.drv once b.adm is open.
+func (b *bed) run(ctx context.Context, p *progress, openDrv func() error) []check {
+	for k := range b.bus {
+		if b.rm[k] == nil {
+			m, err := regmap.New(b.bus[k], b.base)
+			if err != nil {
+				return []check{{Name: "open", Result: resultFail, Detail: err.Error()}}
+			}
+			b.rm[k] = m
+		}
+	}
+	mg := b.rm[b.mgmt]
 	desc := &regmap.Description.Peripherals[0]
 	p.set("identification")
-	checks := []check{checkIdentification(dev.Core(0), 0, desc)}
+	checks := []check{checkIdentification(b.bus[b.mgmt], b.base, desc)}
 	p.set("reset values")
-	checks = append(checks, checkResetValues(dev.Core(0), 0, desc, func(r *regs.Register) bool { return isMailboxData(r.Name) }))
+	checks = append(checks, checkResetValues(b.bus[b.mgmt], b.base, desc, func(r *regs.Register) bool { return isMailboxData(r.Name) }))
 
-	// The drivers: core 0 manages, core 1 runs mailboxes on its interrupt.
+	// The management core's driver polls: the line under test is the
+	// check's own.
 	var err error
-	if b.adm, err = mbipcu.Open(mbipcu.Config{Bus: dev.Core(0)}); err == nil {
-		err = b.adm.Enable()
-	}
-	if err == nil {
-		var line irq.Source
-		if line, err = irq.FromEventfd(dev.Core(1).EventFD(), false); err == nil {
-			b.lines = append(b.lines, line)
-			b.drv1, err = mbipcu.Open(mbipcu.Config{Bus: dev.Core(1), IRQ: line})
+	if b.adm, err = mbipcu.Open(mbipcu.Config{Bus: b.bus[b.mgmt], Base: b.base}); err == nil {
+		b.closers = append(b.closers, b.adm.Close)
+		if err = b.adm.Enable(); err == nil {
+			err = openDrv()
 		}
 	}
 	if err != nil {
-		checks = append(checks, check{Name: "drivers", Result: resultFail, Detail: "mailbox driver: " + err.Error()})
-		return checks
+		return append(checks, check{Name: "drivers", Result: resultFail, Detail: "mailbox driver: " + err.Error()})
 	}
 	p.set("access control")
 	checks = append(checks, b.checkAccess())
-	nmbox := int(regmap.CAPS.NMBOX.Get(b.rm[0].CAPS.Read()))
-	if nmbox == 0 || nmbox > len(b.rm[0].MBOX) {
-		nmbox = len(b.rm[0].MBOX)
+	nmbox := int(regmap.CAPS.NMBOX.Get(mg.CAPS.Read()))
+	if nmbox == 0 || nmbox > len(mg.MBOX) {
+		nmbox = len(mg.MBOX)
 	}
 	for m := 0; m < nmbox; m++ {
 		p.set("mailbox %d", m)
@@ -371,17 +458,22 @@ func selftestFake(ctx context.Context, dev *fakedev.Device, p *progress) []check
 	checks = append(checks, b.checkDoorbells())
 	p.set("interrupt delivery")
 	checks = append(checks, b.checkInterrupts(ctx))
-	for c := 0; c < cfg.DMAChannels; c++ {
+	for c := 0; c < b.ndma; c++ {
 		p.set("dma channel %d", c)
+		if b.mem == nil {
+			checks = append(checks, check{Name: fmt.Sprintf("dma channel %d", c), Result: resultSkip, Detail: b.noDMA})
+			continue
+		}
 		checks = append(checks, b.checkDMA(ctx, c))
 	}
 	return checks
 }
 
-// checkAccess makes two refused accesses, a read of a mailbox's data by a
-// core that is not its receiver and a write of an access-control register
-// by a core that is not the management core, and checks that each is
-// dropped and logged with its initiator, offset and direction.
+// checkAccess makes refused accesses, a read of a disabled mailbox's data
+// and a write of its staging area (and on fake a write of an
+// access-control register by a core that is not the management core), and
+// checks that each is dropped and logged with its initiator, offset and
+// direction.
 func (b *bed) checkAccess() check {
 	c := check{Name: "access control", Result: resultPass}
 	fail := func(format string, a ...any) check {
@@ -389,33 +481,51 @@ func (b *bed) checkAccess() check {
 		return c
 	}
 	b.adm.TakeViolation() // start from an empty log
-	if v := b.rm[3].MBOX[0].RXDATA[0].Read(); v != 0 {
-		return fail("core 3 read MBOX[0].RXDATA[0] of a disabled mailbox: %#x, not 0", v)
+	who := b.outsider
+	if who < 0 {
+		who = b.mgmt
 	}
-	v, ok, err := b.adm.TakeViolation()
-	switch {
-	case err != nil:
-		return fail("reading the violation log: %v", err)
-	case !ok:
-		return fail("core 3's read of MBOX[0].RXDATA[0] was not logged")
-	case v.Initiator != 3 || uintptr(v.Offset) != regOffset("MBOX[0].RXDATA[0]") || v.Write:
-		return fail("core 3's read of MBOX[0].RXDATA[0] logged as %v", v)
+	expect := func(what string, write bool, reg string) (string, bool) {
+		v, ok, err := b.adm.TakeViolation()
+		switch {
+		case err != nil:
+			return "reading the violation log: " + err.Error(), false
+		case !ok:
+			return what + " was not logged", false
+		case v.Initiator != who || uintptr(v.Offset) != regOffset(reg) || v.Write != write:
+			return fmt.Sprintf("%s logged as %v", what, v), false
+		}
+		return v.String(), true
 	}
-	before := b.rm[0].MBOX[1].CFG.Read()
-	b.rm[2].MBOX[1].CFG.Write(0x1 | 2<<8 | 2<<4) // enable, core 2 to core 2
-	if after := b.rm[0].MBOX[1].CFG.Read(); after != before {
-		return fail("core 2 changed MBOX[1].CFG, the management core's: %#x -> %#x", before, after)
+	var logged []string
+	what := fmt.Sprintf("core %d's read of MBOX[0].RXDATA[0] (mailbox disabled)", who)
+	if v := b.rm[who].MBOX[0].RXDATA[0].Read(); v != 0 {
+		return fail("%s returned %#x, not 0", what, v)
 	}
-	v2, ok, err := b.adm.TakeViolation()
-	switch {
-	case err != nil:
-		return fail("reading the violation log: %v", err)
-	case !ok:
-		return fail("core 2's write of MBOX[1].CFG was not logged")
-	case v2.Initiator != 2 || uintptr(v2.Offset) != regOffset("MBOX[1].CFG") || !v2.Write:
-		return fail("core 2's write of MBOX[1].CFG logged as %v", v2)
+	s, ok := expect(what, false, "MBOX[0].RXDATA[0]")
+	if !ok {
+		return fail("%s", s)
 	}
-	c.Detail = fmt.Sprintf("refused and logged: %v; %v", v, v2)
+	logged = append(logged, s)
+	what = fmt.Sprintf("core %d's write of MBOX[0].TXDATA[0] (mailbox disabled)", who)
+	b.rm[who].MBOX[0].TXDATA[0].Write(0x5a5a5a5a)
+	if s, ok = expect(what, true, "MBOX[0].TXDATA[0]"); !ok {
+		return fail("%s", s)
+	}
+	logged = append(logged, s)
+	if b.outsider >= 0 {
+		mg := b.rm[b.mgmt]
+		before := mg.MBOX[1].CFG.Read()
+		b.rm[who].MBOX[1].CFG.Write(0x1 | uint32(who)<<8 | uint32(who)<<4) // enable, to itself
+		if after := mg.MBOX[1].CFG.Read(); after != before {
+			return fail("core %d changed MBOX[1].CFG, the management core's: %#x -> %#x", who, before, after)
+		}
+		if s, ok = expect(fmt.Sprintf("core %d's write of MBOX[1].CFG", who), true, "MBOX[1].CFG"); !ok {
+			return fail("%s", s)
+		}
+		logged = append(logged, s)
+	}
+	c.Detail = "refused and logged: " + strings.Join(logged, "; ")
 	return c
 }
 
@@ -428,7 +538,7 @@ func pattern(seed, n int) []byte {
 	return p
 }
 
-// checkMailbox loops mailbox m back on core 1: it fills the FIFO with
+// checkMailbox loops mailbox m back on core a: it fills the FIFO with
 // messages of the largest size, checks that one more is refused, and
 // receives them in order.
 func (b *bed) checkMailbox(ctx context.Context, m int) check {
@@ -437,15 +547,15 @@ func (b *bed) checkMailbox(ctx context.Context, m int) check {
 		c.Result, c.Detail = resultFail, fmt.Sprintf(format, a...)
 		return c
 	}
-	if err := b.adm.ConfigureMailbox(m, 1, 1); err != nil {
-		return fail("configuring it (core 1 to core 1): %v", err)
+	if err := b.adm.ConfigureMailbox(m, b.a, b.a); err != nil {
+		return fail("configuring it (core %d to core %d): %v", b.a, b.a, err)
 	}
-	ch, err := b.drv1.Channel(mbipcu.ChannelConfig{TX: m, RX: m})
+	ch, err := b.drv.Channel(mbipcu.ChannelConfig{TX: m, RX: m})
 	if err != nil {
-		return fail("opening it on core 1: %v", err)
+		return fail("opening it on core %d: %v", b.a, err)
 	}
 	defer ch.Close()
-	depth, size := b.drv1.FIFODepth(), ch.MaxMessage()
+	depth, size := b.drv.FIFODepth(), ch.MaxMessage()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	for i := 0; i < depth; i++ {
@@ -466,45 +576,55 @@ func (b *bed) checkMailbox(ctx context.Context, m int) check {
 			return fail("message %d of %d: got % x, sent % x", i+1, depth, buf[:n], want)
 		}
 	}
-	c.Detail = fmt.Sprintf("%d messages of %d bytes looped back on core 1, in order; full FIFO refused", depth, size)
+	c.Detail = fmt.Sprintf("%d messages of %d bytes looped back on core %d, in order; full FIFO refused", depth, size, b.a)
 	return c
 }
 
-// checkDoorbells rings each of core 3's doorbells from core 1, checks
-// that core 3 sees it and clears it, and that core 2, not a setter,
-// cannot ring them.
+// checkDoorbells rings each of the owner's doorbells from the ringer,
+// checks that the owner sees it and clears it, and that a core that is not
+// a setter cannot ring them.
 func (b *bed) checkDoorbells() check {
 	c := check{Name: "doorbells", Result: resultPass}
 	fail := func(format string, a ...any) check {
 		c.Result, c.Detail = resultFail, fmt.Sprintf(format, a...)
 		return c
 	}
-	if err := b.adm.AllowDoorbells(3, 1<<1); err != nil {
-		return fail("letting core 1 ring core 3: %v", err)
+	if err := b.adm.AllowDoorbells(b.owner, 1<<b.ringer); err != nil {
+		return fail("letting core %d ring core %d: %v", b.ringer, b.owner, err)
 	}
-	own := &b.rm[3].CORE[3]
+	own := &b.rm[b.owner].CORE[b.owner]
 	for n := 0; n < 32; n++ {
-		b.rm[1].CORE[3].DB_SET.Write(1 << n)
+		b.rm[b.ringer].CORE[b.owner].DB_SET.Write(1 << n)
 		if st := own.DB_STATUS.Read(); st != 1<<n {
-			return fail("core 1 rang doorbell %d of core 3: DB_STATUS reads %#08x, want %#08x", n, st, uint32(1)<<n)
+			return fail("core %d rang doorbell %d of core %d: DB_STATUS reads %#08x, want %#08x", b.ringer, n, b.owner, st, uint32(1)<<n)
 		}
 		own.DB_STATUS.Write(1 << n)
 		if st := own.DB_STATUS.Read(); st != 0 {
-			return fail("core 3 cleared doorbell %d: DB_STATUS reads %#08x", n, st)
+			return fail("core %d cleared doorbell %d: DB_STATUS reads %#08x", b.owner, n, st)
 		}
 	}
-	b.rm[2].CORE[3].DB_SET.Write(1)
+	// A core that is not a setter: the outsider, or in loopback the
+	// ringer once taken out of the setters.
+	who := b.outsider
+	if who < 0 {
+		who = b.ringer
+		if err := b.adm.AllowDoorbells(b.owner, 0); err != nil {
+			return fail("taking core %d out of core %d's setters: %v", who, b.owner, err)
+		}
+		defer b.adm.AllowDoorbells(b.owner, 1<<b.ringer)
+	}
+	b.rm[who].CORE[b.owner].DB_SET.Write(1)
 	if st := own.DB_STATUS.Read(); st != 0 {
 		own.DB_STATUS.Write(st)
-		return fail("core 2, not a setter, rang core 3's doorbells: DB_STATUS reads %#08x", st)
+		return fail("core %d, not a setter, rang core %d's doorbells: DB_STATUS reads %#08x", who, b.owner, st)
 	}
 	b.adm.TakeViolation()
-	c.Detail = "32 doorbells of core 3 rung by core 1 and cleared; core 2's ring refused"
+	c.Detail = fmt.Sprintf("32 doorbells of core %d rung by core %d and cleared; core %d's ring refused when not a setter", b.owner, b.ringer, who)
 	return c
 }
 
-// checkInterrupts rings a doorbell of core 3 and times its interrupt
-// notification on core 3's eventfd, many times: each must arrive, once,
+// checkInterrupts rings a doorbell of the owner and times its interrupt
+// notification on the owner's line, many times: each must arrive, once,
 // with the doorbell pending, and none may come after the handler
 // acknowledged it.
 func (b *bed) checkInterrupts(ctx context.Context) check {
@@ -514,22 +634,22 @@ func (b *bed) checkInterrupts(ctx context.Context) check {
 		c.Result, c.Detail = resultFail, fmt.Sprintf(format, a...)
 		return c
 	}
-	line, err := irq.FromEventfd(b.dev.Core(3).EventFD(), false)
-	if err != nil {
-		return fail("core 3's line: %v", err)
+	if b.line == nil {
+		c.Result, c.Detail = resultSkip, "no interrupt line"
+		return c
 	}
-	defer line.Close()
-	own := &b.rm[3].CORE[3]
+	line := b.line
+	own := &b.rm[b.owner].CORE[b.owner]
 	own.DB_EN.Write(1)
 	own.IRQ_MASK.Update(regmap.CORE_IRQ_MASK.DB.Val(1))
 	defer own.IRQ_MASK.Write(0)
 	if _, err := line.TryWait(); err != nil {
-		return fail("core 3's line: %v", err)
+		return fail("core %d's line: %v", b.owner, err)
 	}
 	var lat []time.Duration
 	for i := 0; i < rounds; i++ {
 		start := time.Now()
-		b.rm[1].CORE[3].DB_SET.Write(1)
+		b.rm[b.ringer].CORE[b.owner].DB_SET.Write(1)
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
 		n, err := line.Wait(wctx)
 		cancel()
@@ -545,6 +665,9 @@ func (b *bed) checkInterrupts(ctx context.Context) check {
 		}
 		own.DB_STATUS.Write(1)
 		own.IRQ_EOI.Write(1)
+		if err := line.Ack(); err != nil {
+			return fail("doorbell %d: re-arming the line: %v", i+1, err)
+		}
 		if n != 1 {
 			return fail("doorbell %d: %d notifications for one interrupt", i+1, n)
 		}
@@ -553,34 +676,31 @@ func (b *bed) checkInterrupts(ctx context.Context) check {
 		}
 	}
 	c.Latency = summarize(lat)
-	c.Detail = fmt.Sprintf("%d of %d doorbell interrupts delivered once each; latency min %v, p50 %v, p99 %v, max %v",
-		len(lat), rounds, time.Duration(c.Latency.Min), time.Duration(c.Latency.P50), time.Duration(c.Latency.P99), time.Duration(c.Latency.Max))
+	c.Detail = fmt.Sprintf("%d of %d doorbell interrupts on core %d delivered once each; latency min %v, p50 %v, p99 %v, max %v",
+		len(lat), rounds, b.owner, time.Duration(c.Latency.Min), time.Duration(c.Latency.P50), time.Duration(c.Latency.P99), time.Duration(c.Latency.Max))
 	return c
 }
 
-// checkDMA loops DMA channel ch back from core 1 to core 2 with packets
-// of several sizes and compares the data.
+// checkDMA loops DMA channel ch from core a to core b with packets of
+// several sizes and compares the data.
 func (b *bed) checkDMA(ctx context.Context, ch int) check {
 	c := check{Name: fmt.Sprintf("dma channel %d", ch), Result: resultPass}
 	fail := func(format string, a ...any) check {
 		c.Result, c.Detail = resultFail, fmt.Sprintf(format, a...)
 		return c
 	}
-	if err := b.adm.ConfigureDMA(ch, 1, 2, regmap.DMA_CFG_PRIO(ch%4)); err != nil {
-		return fail("configuring it (core 1 to core 2): %v", err)
-	}
-	mem := func(k int) dmaring.Memory {
-		return dmaring.MemoryFunc(func(n, a int) (dmaring.Region, error) { return b.dev.Core(k).Alloc(n, a) })
+	if err := b.adm.ConfigureDMA(ch, b.a, b.b, regmap.DMA_CFG_PRIO(ch%4)); err != nil {
+		return fail("configuring it (core %d to core %d): %v", b.a, b.b, err)
 	}
 	const bufSize = 4096
-	rx, err := dmaring.OpenRX(dmaring.RingConfig{Bus: b.dev.Core(2), Channel: ch, Memory: mem(2), RingSize: 8, BufSize: bufSize, PollInterval: 100 * time.Microsecond})
+	rx, err := dmaring.OpenRX(dmaring.RingConfig{Bus: b.bus[b.b], Base: b.base, Channel: ch, Memory: b.mem(b.b), RingSize: 8, BufSize: bufSize, PollInterval: 100 * time.Microsecond})
 	if err != nil {
-		return fail("opening the RX ring on core 2: %v", err)
+		return fail("opening the RX ring on core %d: %v", b.b, err)
 	}
 	defer rx.Close()
-	tx, err := dmaring.OpenTX(dmaring.RingConfig{Bus: b.dev.Core(1), Channel: ch, Memory: mem(1), RingSize: 8, BufSize: bufSize, PollInterval: 100 * time.Microsecond})
+	tx, err := dmaring.OpenTX(dmaring.RingConfig{Bus: b.bus[b.a], Base: b.base, Channel: ch, Memory: b.mem(b.a), RingSize: 8, BufSize: bufSize, PollInterval: 100 * time.Microsecond})
 	if err != nil {
-		return fail("opening the TX ring on core 1: %v", err)
+		return fail("opening the TX ring on core %d: %v", b.a, err)
 	}
 	defer tx.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -607,7 +727,7 @@ func (b *bed) checkDMA(ctx context.Context, ch int) check {
 			if err := tx.Err(); err != nil {
 				return fail("packet %d: the channel halted: %v", i+1, err)
 			}
-			if st := b.rm[1].DMA[ch].STATUS.Read(); regmap.DMA_STATUS.ERR.IsSet(st) {
+			if st := b.rm[b.a].DMA[ch].STATUS.Read(); regmap.DMA_STATUS.ERR.IsSet(st) {
 				return fail("packet %d (%d bytes): the channel halted with %s on the %s ring, slot %d", i+1, n,
 					regmap.DMA_STATUS.ERRCODE.Get(st), regmap.DMA_STATUS.ERR_RING.Get(st), regmap.DMA_STATUS.ERR_IDX.Get(st))
 			}
@@ -637,7 +757,7 @@ func (b *bed) checkDMA(ctx context.Context, ch int) check {
 	if err := errors.Join(tx.Err(), rx.Err()); err != nil {
 		return fail("%v", err)
 	}
-	c.Detail = fmt.Sprintf("%d packets (%d bytes) core 1 -> core 2, data compared", len(sizes), total)
+	c.Detail = fmt.Sprintf("%d packets (%d bytes) core %d -> core %d, data compared", len(sizes), total, b.a, b.b)
 	return c
 }
 

@@ -24,7 +24,9 @@
 //	                                             -count, -duration or SIGINT; -raise makes test interrupts
 //	ipcctl selftest [-inject FAULT] DEVICE       the bring-up checklist: identification and reset values,
 //	                                             access control, every mailbox, doorbells, interrupt delivery
-//	                                             and latency, every DMA channel; a PASS/FAIL table
+//	                                             and latency, every DMA channel; a PASS/FAIL table (on fake
+//	                                             with the model's cores, or -loopback from core 0 alone as
+//	                                             on a board)
 //	ipcctl doctor                                IOMMU, group viability, memlock, huge pages, device node
 //	                                             permissions, modules: what is wrong and how to fix it
 //
