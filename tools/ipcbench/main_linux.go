@@ -141,33 +141,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	slices.Sort(cSizes)
 
-	// The C baseline first, on the same CPUs.
-	r.CBaseline = runC(ctx, o, m, cSizes, prog)
-	if r.CBaseline.Error != "" {
-		failed = true
-	}
-
+	trs := make([]Transport, len(sel))
 	for i, t := range sel {
-		tr := Transport{Name: t.name, Description: t.desc, MaxMessage: t.maxMsg, Pinned: t.locked && o.cpus != nil,
+		trs[i] = Transport{Name: t.name, Description: t.desc, MaxMessage: t.maxMsg, Pinned: t.locked && o.cpus != nil,
 			Results: []Result{}}
-		for _, size := range plans[i] {
-			if ctx.Err() != nil {
-				break
+	}
+	// Size by size: the C baseline, then every transport, so that the
+	// figures compared are measured close together.
+	cr := newCRunner(o, prog)
+	for _, size := range cSizes {
+		if ctx.Err() != nil {
+			break
+		}
+		cr.run(ctx, m, size)
+		for i, t := range sel {
+			tr := &trs[i]
+			if ctx.Err() != nil || tr.Skipped != "" || !slices.Contains(plans[i], size) {
+				continue
 			}
 			prog.step(fmt.Sprintf("%s, %s-byte messages", t.name, formatSize(size)), total)
 			res, skipped := measureOne(m, e, t, size)
 			if skipped != "" {
 				tr.Skipped, tr.Results = skipped, []Result{}
-				break
+				continue
 			}
 			if res.Error != "" {
 				failed = true
 			}
-			if c := r.cStamp(size); c > 0 && res.Latency != nil {
+			if c := cr.stamp(size); c > 0 && res.Latency != nil {
 				res.XCStamp = float64(res.Latency.P50NS) / c
 			}
 			tr.Results = append(tr.Results, res)
 		}
+	}
+	r.CBaseline = cr.close()
+	if r.CBaseline.Error != "" {
+		failed = true
+	}
+	for i, t := range sel {
+		tr := trs[i]
 		if tr.Skipped == "" {
 			for _, s := range o.sizes {
 				if s > t.maxMsg {
@@ -273,41 +285,74 @@ func measureOne(m *measure, e *env, t transport, size int) (res Result, skipped 
 // cBatch is the batch of the C baseline's throughput runs.
 const cBatch = 32
 
-// runC builds the C baseline and runs it at each size.
-func runC(ctx context.Context, o *options, m *measure, sizes []int, prog *progress) CBaseline {
-	cb := CBaseline{Results: []CResult{}}
+// cRunner builds the C baseline and runs it size by size.
+type cRunner struct {
+	o    *options
+	prog *progress
+	b    *cbaseline.Baseline // nil when skipped or failed
+	cb   CBaseline
+}
+
+// newCRunner builds the C baseline, unless -no-c or there is no gcc.
+func newCRunner(o *options, prog *progress) *cRunner {
+	cr := &cRunner{o: o, prog: prog, cb: CBaseline{Results: []CResult{}}}
 	if o.noC {
-		cb.Skipped = "-no-c"
-		return cb
+		cr.cb.Skipped = "-no-c"
+		return cr
 	}
 	if err := cbaseline.Available(); err != nil {
-		cb.Skipped = err.Error()
-		return cb
+		cr.cb.Skipped = err.Error()
+		return cr
 	}
 	prog.step("building the C baseline", 0)
 	b, err := cbaseline.Build("")
 	if err != nil {
-		cb.Error = err.Error()
-		return cb
+		cr.cb.Error = err.Error()
+		return cr
 	}
-	defer b.Close()
-	for _, size := range sizes {
-		if size < 8 {
-			continue
-		}
-		prog.step(fmt.Sprintf("C baseline, %s-byte messages", formatSize(size)), 0)
-		// As many round trips as ours, and batches moving at most about
-		// 1 GiB.
-		iters := max(100, min(o.iterations, (1<<30)/(size*cBatch)))
-		c, err := b.Run(ctx, cbaseline.Params{Iterations: iters, MsgSize: size, Batch: cBatch, CPUs: m.cpus})
-		if err != nil {
-			cb.Error = err.Error()
-			return cb
-		}
-		cb.Results = append(cb.Results, CResult{Size: size, ProbeRTTNS: float64(c.ProbeRTT), HeadTailRTTNS: float64(c.HeadTailRTT),
-			StampRTTNS: float64(c.StampRTT), HeadTailMsgsPerS: c.HeadTailThroughput, StampMsgsPerS: c.StampThroughput, Batch: cBatch})
+	cr.b = b
+	return cr
+}
+
+// run runs the C baseline at one size; a failure ends the C runs.
+func (cr *cRunner) run(ctx context.Context, m *measure, size int) {
+	if cr.b == nil || size < 8 {
+		return
 	}
-	return cb
+	cr.prog.step(fmt.Sprintf("C baseline, %s-byte messages", formatSize(size)), 0)
+	// As many round trips as ours, and batches moving at most about
+	// 1 GiB.
+	iters := max(100, min(cr.o.iterations, (1<<30)/(size*cBatch)))
+	c, err := cr.b.Run(ctx, cbaseline.Params{Iterations: iters, MsgSize: size, Batch: cBatch, CPUs: m.cpus})
+	if err != nil {
+		if ctx.Err() == nil {
+			cr.cb.Error = err.Error()
+		}
+		cr.b.Close()
+		cr.b = nil
+		return
+	}
+	cr.cb.Results = append(cr.cb.Results, CResult{Size: size, ProbeRTTNS: float64(c.ProbeRTT), HeadTailRTTNS: float64(c.HeadTailRTT),
+		StampRTTNS: float64(c.StampRTT), HeadTailMsgsPerS: c.HeadTailThroughput, StampMsgsPerS: c.StampThroughput, Batch: cBatch})
+}
+
+// stamp returns the C stamp ring's round trip at size, or 0.
+func (cr *cRunner) stamp(size int) float64 {
+	for _, c := range cr.cb.Results {
+		if c.Size == size {
+			return c.StampRTTNS
+		}
+	}
+	return 0
+}
+
+// close removes the C baseline and returns its figures.
+func (cr *cRunner) close() CBaseline {
+	if cr.b != nil {
+		cr.b.Close()
+		cr.b = nil
+	}
+	return cr.cb
 }
 
 // allowedCPUs returns the CPUs this process may run on.

@@ -36,7 +36,7 @@ func writePlot(file string, r *Report) error {
 	if len(rows) == 0 {
 		return fmt.Errorf("writing %s: no latency was measured", file)
 	}
-	w, h := 8*vg.Inch, vg.Length(len(rows))*4*vg.Inch
+	w, h := 9*vg.Inch, vg.Length(len(rows))*4.5*vg.Inch
 	var c interface {
 		vg.CanvasSizer
 		io.WriterTo
@@ -77,8 +77,9 @@ func sizePlot(r *Report, size int) (*plot.Plot, error) {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.X.Tick.Marker = percentileTicks{}
+	// The legend goes top right, beyond the last percentile, where no
+	// line is drawn.
 	p.Legend.Top = true
-	p.Legend.Left = true
 	var lines []any
 	maxX := 1.0
 	for _, t := range r.Transports {
@@ -100,7 +101,7 @@ func sizePlot(r *Report, size int) (*plot.Plot, error) {
 	if err := plotutil.AddLines(p, lines...); err != nil {
 		return nil, fmt.Errorf("plotting %s-byte messages: %w", formatSize(size), err)
 	}
-	p.X.Min, p.X.Max = 0, math.Ceil(maxX)
+	p.X.Min, p.X.Max = 0, math.Ceil(maxX)+1.6
 	return p, nil
 }
 
@@ -139,7 +140,7 @@ type percentileTicks struct{}
 func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
 	labels := []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%", "99.99999%"}
 	var ticks []plot.Tick
-	for i := math.Ceil(lo); i <= hi && int(i) < len(labels); i++ {
+	for i := math.Ceil(lo); i <= hi-1.6 && int(i) < len(labels); i++ {
 		ticks = append(ticks, plot.Tick{Value: i, Label: labels[int(i)]})
 	}
 	return ticks

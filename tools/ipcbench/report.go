@@ -152,16 +152,6 @@ func newHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, int64(100*time.Second), 3)
 }
 
-// cStamp returns the C stamp ring's round trip at size, or 0.
-func (r *Report) cStamp(size int) float64 {
-	for _, c := range r.CBaseline.Results {
-		if c.Size == size {
-			return c.StampRTTNS
-		}
-	}
-	return 0
-}
-
 // tableHeader is the human table's header row.
 var tableHeader = []string{"TRANSPORT", "SIZE", "P50", "P99", "P99.9", "MAX", "MSGS/S", "MIB/S", "PROBE", "/PROBE", "/C"}
 
