@@ -203,14 +203,21 @@ func dispatch(ctx context.Context, args []string, env *Env) error {
 	case "selftest":
 		return cmdSelftest(ctx, rest, env)
 	case "regs", "mbox", "irq":
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help") {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") && rest[0] != "-json" && rest[0] != "--json" {
+			if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help") {
 				fmt.Fprint(env.Stdout, Usage)
 				return nil
 			}
 			return usageError(Usage, "%s needs a subcommand", cmd)
 		}
 		sub, rest := rest[0], rest[1:]
+		if sub == "-json" || sub == "--json" { // ipcctl regs -json dump ...
+			if len(rest) == 0 {
+				return usageError(Usage, "%s needs a subcommand", cmd)
+			}
+			env.json = true
+			sub, rest = rest[0], rest[1:]
+		}
 		switch cmd + " " + sub {
 		case "regs map":
 			return cmdRegsMap(rest, env)

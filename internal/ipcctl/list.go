@@ -204,15 +204,21 @@ func notViable(members []vfio.GroupMember) string {
 	return strings.Join(s, ", ")
 }
 
-// pciRegions parses the function's sysfs resource file: one line per
-// resource, "start end flags" in hex; BARs 0 to 5, then the ROM.
+// pciRegions reads the function's sysfs resource file.
 func pciRegions(dir string) []listRegion {
 	b, err := os.ReadFile(filepath.Join(dir, "resource"))
 	if err != nil {
 		return nil
 	}
+	return parseResource(string(b))
+}
+
+// parseResource parses a PCI function's sysfs resource file: one line per
+// resource, "start end flags" in hex, BARs 0 to 5 then the ROM. Empty and
+// malformed lines are left out.
+func parseResource(text string) []listRegion {
 	var out []listRegion
-	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 || i > 6 {
 			continue
@@ -220,7 +226,7 @@ func pciRegions(dir string) []listRegion {
 		start, err1 := strconv.ParseUint(f[0], 0, 64)
 		end, err2 := strconv.ParseUint(f[1], 0, 64)
 		flags, err3 := strconv.ParseUint(f[2], 0, 64)
-		if err1 != nil || err2 != nil || err3 != nil || end <= start {
+		if err1 != nil || err2 != nil || err3 != nil || end <= start || end-start == ^uint64(0) {
 			continue
 		}
 		name := fmt.Sprintf("BAR%d", i)
