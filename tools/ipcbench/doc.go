@@ -58,9 +58,11 @@
 // would swamp a mean of a few thousand sub-microsecond round trips.
 //
 // The C baseline (internal/cbaseline) is built with gcc -O2 and run at
-// every measured size when gcc is in PATH (-no-c turns it off), with as
-// many round trips as -n and throughput batches of 32 (fewer for large
-// messages, at most about 1 GiB moved).
+// every measured size, right before the transports at that size, when gcc
+// is in PATH (-no-c turns it off), with as many round trips as -n and
+// throughput batches of 32 (fewer for large messages, at most about 1 GiB
+// moved). It reports only means, which one stall of a shared host
+// inflates, so it runs three times and the best of each figure is kept.
 //
 // The eBPF transports need root (or CAP_BPF) and a bpffs: ipcbench uses
 // /sys/fs/bpf when a bpffs is mounted there, and otherwise mounts one on a
@@ -113,7 +115,7 @@
 //	  "c_baseline": {
 //	    "skipped": "...", "error": "...",          // present when it did not run, or failed
 //	    "results": [{"size": 64, "probe_rtt_ns": 0.0, "headtail_rtt_ns": 0.0, "stamp_rtt_ns": 0.0,
-//	                 "headtail_msgs_per_s": 0.0, "stamp_msgs_per_s": 0.0, "batch": 32}]
+//	                 "headtail_msgs_per_s": 0.0, "stamp_msgs_per_s": 0.0, "batch": 32, "runs": 3}]
 //	  }
 //	}
 //

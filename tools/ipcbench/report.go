@@ -130,6 +130,9 @@ type CResult struct {
 	HeadTailMsgsPerS float64 `json:"headtail_msgs_per_s"`
 	StampMsgsPerS    float64 `json:"stamp_msgs_per_s"`
 	Batch            int     `json:"batch"`
+	// Runs is how many runs these figures are the best of (the least
+	// round trips, the most messages per second).
+	Runs int `json:"runs"`
 }
 
 // newLatency summarizes h.
@@ -216,7 +219,7 @@ func writeTable(w io.Writer, r *Report) error {
 	case cb.Error != "":
 		fmt.Fprintf(bw, "\nC baseline: error: %s\n", cb.Error)
 	case len(cb.Results) > 0:
-		fmt.Fprintf(bw, "\nC baseline (internal/cbaseline, gcc -O2, same CPUs):\n")
+		fmt.Fprintf(bw, "\nC baseline (internal/cbaseline, gcc -O2, same CPUs; mean round trips, best of %d runs):\n", cb.Results[0].Runs)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "SIZE\tPROBE\tHEADTAIL RTT\tSTAMP RTT\tHEADTAIL MSGS/S\tSTAMP MSGS/S\tBATCH\t")
 		for _, c := range cb.Results {
