@@ -72,6 +72,7 @@ func TestSPSCCrossProcess(t *testing.T) {
 		crossProcessPeer(t)
 		return
 	}
+	testenv.RequireSelfExec(t)
 	const slots, slotSize, count = 8, 64, 2000
 	size, err := RingSize(slots, slotSize)
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +28,13 @@ func TestLayoutGCC(t *testing.T) {
 		_, err = os.Stat("/usr/include/linux/vfio.h")
 	}
 	testenv.Require(t, "gcc and linux/vfio.h", err)
+	if emu := testenv.Emulated(); emu != "" {
+		// The host's gcc lays the structs out for the host's ABI. The VFIO
+		// uapi declares every padding explicitly and aligns every __u64,
+		// so a target whose layout agrees with the host's is right; the
+		// per-target values are TestLayout's.
+		t.Logf("under %s: compares GOARCH=%s's Go layout with the host gcc's C layout", emu, runtime.GOARCH)
+	}
 
 	var src strings.Builder
 	src.WriteString("#include <stdio.h>\n#include <stddef.h>\n#include <linux/vfio.h>\nint main(void) {\n")

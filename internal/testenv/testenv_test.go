@@ -3,9 +3,11 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // recorder is a testing.TB that records how Require stopped it.
@@ -44,4 +46,38 @@ func TestRepoRoot(t *testing.T) {
 	root, err := RepoRoot()
 	assert.NoError(t, err)
 	assert.FileExists(t, root+"/go.mod")
+}
+
+func TestUnsupportedEmulated(t *testing.T) {
+	t.Setenv(EmulatedVar, "")
+	r := &recorder{TB: t}
+	UnsupportedEmulated(r, "no VFIO ioctls")
+	assert.Empty(t, r.skipped+r.failed, "natively the test runs")
+	assert.Empty(t, Emulated())
+
+	t.Setenv(EmulatedVar, "qemu-user")
+	t.Setenv(RequireAllVar, "1")
+	assert.Equal(t, "qemu-user", Emulated())
+	UnsupportedEmulated(r, "no VFIO ioctls")
+	assert.Contains(t, r.skipped, "under qemu-user")
+	assert.Contains(t, r.skipped, "no VFIO ioctls")
+	assert.Empty(t, r.failed, "a stated limit of emulation is not a failure, even under IPCU_REQUIRE_ALL=1")
+}
+
+func TestRequireSelfExec(t *testing.T) {
+	probe := trySelfExec()
+	r := &recorder{TB: t}
+	RequireSelfExec(r)
+	assert.Empty(t, r.failed)
+	switch {
+	case Emulated() == "":
+		require.NoError(t, probe, "natively a test binary can always run itself")
+		assert.Empty(t, r.skipped)
+	case probe == nil: // binfmt_misc runs the foreign binary
+		assert.Empty(t, r.skipped)
+	default:
+		require.ErrorIs(t, probe, syscall.ENOEXEC)
+		assert.Contains(t, r.skipped, "binfmt_misc")
+		assert.Contains(t, r.skipped, "exec format error")
+	}
 }
