@@ -310,5 +310,12 @@ func probe(m *measure) (float64, error) {
 }
 
 // lockedSpinner is the busy wait of a locked thread: it yields rarely,
-// since a locked goroutine that yields hands its thread over twice.
-func lockedSpinner() spin.Spinner { return spin.Spinner{YieldEvery: 1 << 14} }
+// since a locked goroutine that yields hands its thread over twice, unless
+// the process has a single processor, where the peer runs only when it
+// yields.
+func lockedSpinner() spin.Spinner {
+	if runtime.GOMAXPROCS(0) < 2 {
+		return spin.Spinner{}
+	}
+	return spin.Spinner{YieldEvery: 1 << 14}
+}
