@@ -33,6 +33,7 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 // TestEndToEnd runs every transport with a small iteration count and
 // checks the JSON and the SVG plot.
 func TestEndToEnd(t *testing.T) {
+	testenv.RequireSelfExec(t) // shm-proc runs the binary again as its peer
 	const n = 200
 	svg := filepath.Join(t.TempDir(), "lat.svg")
 	code, out, stderr := runCmd(t, "-n", "200", "-warmup", "50", "-duration", "0", "-sizes", "64,4096", "-json", "-plot", svg)
@@ -70,6 +71,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("eBPF", func(t *testing.T) {
+		testenv.UnsupportedEmulated(t, "bpf(2) is not translated by user-mode emulators")
 		testenv.RequireRoot(t)
 		testenv.Require(t, "BPF", ebpf.Probe())
 		for _, tr := range r.Transports {
