@@ -94,6 +94,10 @@ func (b *Baseline) Close() error {
 	return os.RemoveAll(dir)
 }
 
+// WindowSize is the number of round trips, or batches, in a window of the
+// Best figures of Results.
+const WindowSize = 1000
+
 // Test names a measurement of Run.
 type Test string
 
@@ -144,6 +148,14 @@ type Results struct {
 	// HeadTailThroughput and StampThroughput are messages per second,
 	// one way, in batches of Params.Batch.
 	HeadTailThroughput, StampThroughput float64
+	// The Best figures are those of the best window of WindowSize round
+	// trips (or batches) of each measurement: the least round trip, the
+	// highest rate. On a shared host, which now and then runs something
+	// else on one of the two CPUs, they are much steadier than the means,
+	// which absorb those stalls. With fewer iterations than a window they
+	// are the means.
+	ProbeRTTBest, HeadTailRTTBest, StampRTTBest time.Duration
+	HeadTailThroughputBest, StampThroughputBest float64
 	// Output is the program's output.
 	Output string
 }
@@ -234,10 +246,20 @@ func Parse(out []byte) (Results, error) {
 			dur = &r.HeadTailRTT
 		case "stamp_rtt_ns":
 			dur = &r.StampRTT
+		case "probe_rtt_best_ns":
+			dur = &r.ProbeRTTBest
+		case "headtail_rtt_best_ns":
+			dur = &r.HeadTailRTTBest
+		case "stamp_rtt_best_ns":
+			dur = &r.StampRTTBest
 		case "headtail_msgs_per_s":
 			rate = &r.HeadTailThroughput
 		case "stamp_msgs_per_s":
 			rate = &r.StampThroughput
+		case "headtail_msgs_per_s_best":
+			rate = &r.HeadTailThroughputBest
+		case "stamp_msgs_per_s_best":
+			rate = &r.StampThroughputBest
 		default:
 			continue
 		}

@@ -29,11 +29,16 @@ func TestRun(t *testing.T) {
 		r, err := b.Run(context.Background(), cbaseline.Params{Iterations: 2000, Processes: procs})
 		require.NoError(t, err, "processes %v", procs)
 		t.Logf("processes %v:\n%s", procs, r.Output)
-		for name, d := range map[string]time.Duration{"probe": r.ProbeRTT, "headtail": r.HeadTailRTT, "stamp": r.StampRTT} {
+		for name, d := range map[string]time.Duration{
+			"probe": r.ProbeRTT, "headtail": r.HeadTailRTT, "stamp": r.StampRTT,
+			"probe best": r.ProbeRTTBest, "headtail best": r.HeadTailRTTBest, "stamp best": r.StampRTTBest,
+		} {
 			assert.Positive(t, d, name)
 		}
 		assert.Positive(t, r.HeadTailThroughput)
 		assert.Positive(t, r.StampThroughput)
+		assert.Positive(t, r.HeadTailThroughputBest)
+		assert.Positive(t, r.StampThroughputBest)
 	}
 }
 
@@ -103,13 +108,20 @@ func TestParams(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	r, err := cbaseline.Parse([]byte("mode threads\nprobe_rtt_ns 121.4\nheadtail_rtt_ns 236\nstamp_rtt_ns 180.6\n" +
-		"headtail_msgs_per_s 97000000\nstamp_msgs_per_s 5e7\nfuture_key x\ndone\n"))
+		"headtail_msgs_per_s 97000000\nstamp_msgs_per_s 5e7\nfuture_key x\n" +
+		"probe_rtt_best_ns 100\nheadtail_rtt_best_ns 200\nstamp_rtt_best_ns 150\n" +
+		"headtail_msgs_per_s_best 1e8\nstamp_msgs_per_s_best 6e7\ndone\n"))
 	require.NoError(t, err)
 	assert.Equal(t, 121*time.Nanosecond, r.ProbeRTT)
 	assert.Equal(t, 236*time.Nanosecond, r.HeadTailRTT)
 	assert.Equal(t, 181*time.Nanosecond, r.StampRTT)
 	assert.Equal(t, 97e6, r.HeadTailThroughput)
 	assert.Equal(t, 5e7, r.StampThroughput)
+	assert.Equal(t, 100*time.Nanosecond, r.ProbeRTTBest)
+	assert.Equal(t, 200*time.Nanosecond, r.HeadTailRTTBest)
+	assert.Equal(t, 150*time.Nanosecond, r.StampRTTBest)
+	assert.Equal(t, 1e8, r.HeadTailThroughputBest)
+	assert.Equal(t, 6e7, r.StampThroughputBest)
 
 	_, err = cbaseline.Parse([]byte("probe_rtt_ns 1\n"))
 	assert.Error(t, err, "no done line")

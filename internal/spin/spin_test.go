@@ -112,3 +112,29 @@ func BenchmarkSpinner(b *testing.B) {
 		s.Spin()
 	}
 }
+
+// BenchmarkGosched is the cost of a yield, which Spinner makes every
+// YieldEvery spins: from a goroutine of its own thread (LockOSThread) it
+// hands the thread's P to another thread and back.
+func BenchmarkGosched(b *testing.B) {
+	for _, locked := range []bool{false, true} {
+		name := "unlocked"
+		if locked {
+			name = "locked"
+		}
+		b.Run(name, func(b *testing.B) {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if locked {
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+				}
+				for range b.N {
+					runtime.Gosched()
+				}
+			}()
+			<-done
+		})
+	}
+}

@@ -19,7 +19,9 @@
 // tests is a comma-separated subset of probe,headtail,stamp,tput (all by
 // default); -p runs the second side in a forked process over a shared
 // mapping instead of a thread. The output is one "key value" line per
-// figure, nanoseconds for round trips, messages per second for throughput.
+// figure, nanoseconds for round trips, messages per second for throughput:
+// each measurement's mean and its best window of 1000 round trips or
+// batches (the *_best keys), then "done".
 // Every spin loop executes the CPU's spin hint (PAUSE, YIELD).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,6 +68,38 @@ static uint64_t now_ns(void) {
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+// A window tracker: the best figure of the windows of WINDOW iterations
+// (round trips, or messages for throughput) of a measurement. A host that
+// runs something else on a CPU now and then inflates some windows, which
+// the mean absorbs and the best window does not.
+#define WINDOW 1000
+
+struct win {
+	uint64_t t, n, per;
+	double best; // the least ns per iteration over the windows
+};
+
+static void win_start(struct win *w, uint64_t per) {
+	w->t = now_ns();
+	w->n = 0;
+	w->per = per;
+	w->best = 0;
+}
+
+static inline void win_tick(struct win *w, uint64_t n) {
+	w->n += n;
+	if (w->n >= w->per) {
+		uint64_t t = now_ns();
+		double v = (double)(t - w->t) / (double)w->n;
+		if (w->best == 0 || v < w->best)
+			w->best = v;
+		w->t = t;
+		w->n = 0;
+	}
+}
+
+static double best_ns; // the best window of the last measurement
 
 static void die(const char *what) {
 	fprintf(stderr, "ring: %s: %s\n", what, strerror(errno));
@@ -207,13 +241,19 @@ static void probe_b(void) {
 static double probe_a(void) {
 	unsigned spins = 0;
 	uint64_t t0 = 0;
+	struct win w = {0};
 	for (uint64_t i = 0; i < (uint64_t)(warm + iters); i++) {
-		if (i == (uint64_t)warm)
+		if (i == (uint64_t)warm) {
 			t0 = now_ns();
+			win_start(&w, WINDOW);
+		}
 		store_rel(&sh->probe, 2 * i + 1);
 		while (load_acq(&sh->probe) != 2 * i + 2)
 			relax(&spins);
+		if (i >= (uint64_t)warm)
+			win_tick(&w, 1);
 	}
+	best_ns = w.best;
 	return (double)(now_ns() - t0) / (double)iters;
 }
 
@@ -240,9 +280,12 @@ static double headtail_a(void) {
 	struct side c = {0}, p = {0};
 	char msg[65536] = {0}, buf[65536];
 	uint64_t t0 = 0;
+	struct win w = {0};
 	for (long i = 0; i < warm + iters; i++) {
-		if (i == warm)
+		if (i == warm) {
 			t0 = now_ns();
+			win_start(&w, WINDOW);
+		}
 		memcpy(msg, &i, sizeof i);
 		while (!ht_put(out, &p, msg, (uint32_t)msgsize))
 			relax(&spins);
@@ -254,7 +297,10 @@ static double headtail_a(void) {
 			fprintf(stderr, "ring: headtail: wrong echo at %ld\n", i);
 			exit(1);
 		}
+		if (i >= warm)
+			win_tick(&w, 1);
 	}
+	best_ns = w.best;
 	return (double)(now_ns() - t0) / (double)iters;
 }
 
@@ -279,9 +325,12 @@ static double stamp_a(void) {
 	struct side c = {0}, p = {0};
 	char msg[65536] = {0}, buf[65536];
 	uint64_t t0 = 0;
+	struct win w = {0};
 	for (long i = 0; i < warm + iters; i++) {
-		if (i == warm)
+		if (i == warm) {
 			t0 = now_ns();
+			win_start(&w, WINDOW);
+		}
 		memcpy(msg, &i, sizeof i);
 		while (!st_put(out, &p, msg, (uint32_t)msgsize))
 			relax(&spins);
@@ -291,7 +340,10 @@ static double stamp_a(void) {
 			fprintf(stderr, "ring: stamp: wrong echo at %ld\n", i);
 			exit(1);
 		}
+		if (i >= warm)
+			win_tick(&w, 1);
 	}
+	best_ns = w.best;
 	return (double)(now_ns() - t0) / (double)iters;
 }
 
@@ -330,9 +382,11 @@ static double tput_a(void) {
 	uint64_t total = (uint64_t)(warm + iters) * (uint64_t)batch;
 	uint64_t start = (uint64_t)warm * (uint64_t)batch, t0 = 0;
 	int timing = 0;
+	struct win w = {0};
 	if (start == 0) {
 		t0 = now_ns();
 		timing = 1;
+		win_start(&w, (uint64_t)WINDOW * (uint64_t)batch);
 	}
 	while (c.pos < total) {
 		int n = 0;
@@ -348,11 +402,15 @@ static double tput_a(void) {
 		}
 		if (n == 0)
 			relax(&spins);
+		else if (timing)
+			win_tick(&w, (uint64_t)n);
 		if (!timing && c.pos >= start) {
 			t0 = now_ns();
 			timing = 1;
+			win_start(&w, (uint64_t)WINDOW * (uint64_t)batch);
 		}
 	}
+	best_ns = w.best;
 	return (double)(total - start) * 1e9 / (double)(now_ns() - t0);
 }
 
@@ -418,6 +476,18 @@ static double run_pair(void (*b)(void), double (*a)(void)) {
 	return r;
 }
 
+// report_rtt and report_rate print a measurement's mean and its best
+// window (the mean when it had fewer than one window).
+static void report_rtt(const char *name, double mean) {
+	printf("%s_rtt_ns %.1f\n", name, mean);
+	printf("%s_rtt_best_ns %.1f\n", name, best_ns > 0 ? best_ns : mean);
+}
+
+static void report_rate(const char *name, double mean) {
+	printf("%s_msgs_per_s %.0f\n", name, mean);
+	printf("%s_msgs_per_s_best %.0f\n", name, best_ns > 0 ? 1e9 / best_ns : mean);
+}
+
 static int wants(const char *tests, const char *name) {
 	size_t n = strlen(name);
 	for (const char *p = tests; (p = strstr(p, name)) != NULL; p += n)
@@ -480,16 +550,16 @@ int main(int argc, char **argv) {
 	printf("batch %d\n", batch);
 	pin(cpus[0]);
 	if (wants(tests, "probe"))
-		printf("probe_rtt_ns %.1f\n", run_pair(probe_b, probe_a));
+		report_rtt("probe", run_pair(probe_b, probe_a));
 	if (wants(tests, "headtail"))
-		printf("headtail_rtt_ns %.1f\n", run_pair(headtail_b, headtail_a));
+		report_rtt("headtail", run_pair(headtail_b, headtail_a));
 	if (wants(tests, "stamp"))
-		printf("stamp_rtt_ns %.1f\n", run_pair(stamp_b, stamp_a));
+		report_rtt("stamp", run_pair(stamp_b, stamp_a));
 	if (wants(tests, "tput")) {
 		tput_stamp = 0;
-		printf("headtail_msgs_per_s %.0f\n", run_pair(tput_b, tput_a));
+		report_rate("headtail", run_pair(tput_b, tput_a));
 		tput_stamp = 1;
-		printf("stamp_msgs_per_s %.0f\n", run_pair(tput_b, tput_a));
+		report_rate("stamp", run_pair(tput_b, tput_a));
 	}
 	printf("done\n");
 	return 0;
