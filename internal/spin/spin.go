@@ -41,7 +41,8 @@ type Spinner struct {
 	// every spin, which is what a loop that only yields does.
 	YieldEvery int
 
-	n int // spins since the last Reset
+	n    int // spins since the last Reset
+	next int // the spin that yields next; 0 before the first spin
 }
 
 // Spin waits a little: one Pause, and every YieldEvery spins a
@@ -53,11 +54,13 @@ func (s *Spinner) Spin() bool {
 		return false
 	}
 	s.n++
-	every := s.YieldEvery
-	if every <= 0 {
-		every = DefaultYieldEvery
+	if s.next == 0 {
+		s.next = s.yieldEvery()
 	}
-	if s.n%every == 0 {
+	// A comparison, not s.n%YieldEvery: a division costs tens of cycles,
+	// a good part of a poll.
+	if s.n >= s.next {
+		s.next = s.n + s.yieldEvery()
 		runtime.Gosched()
 	} else {
 		Pause()
@@ -65,11 +68,18 @@ func (s *Spinner) Spin() bool {
 	return true
 }
 
+func (s *Spinner) yieldEvery() int {
+	if s.YieldEvery <= 0 {
+		return DefaultYieldEvery
+	}
+	return s.YieldEvery
+}
+
 // Spins returns how many spins were made since the last Reset.
 func (s *Spinner) Spins() int { return s.n }
 
 // Reset starts a new wait with the full budget.
-func (s *Spinner) Reset() { s.n = 0 }
+func (s *Spinner) Reset() { s.n, s.next = 0, 0 }
 
 // Until spins until cond returns true, for at most budget spins (0 or
 // negative: no limit), yielding every DefaultYieldEvery spins. It returns
