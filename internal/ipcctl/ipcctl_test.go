@@ -70,8 +70,8 @@ func TestGolden(t *testing.T) {
 		{"open-vfio-not-bound", "board", []string{"regs", "dump", "vfio:0000:00:02.0"}, ExitFail},
 		{"open-vfio-not-viable", "board", []string{"regs", "dump", "vfio:0000:00:05.0"}, ExitFail},
 
-		{"irq-watch-fake", "", []string{"irq", "watch", "-count", "5", "-raise", "1ms", "-interval", "0", "fake"}, ExitOK},
-		{"irq-watch-fake-json", "", []string{"irq", "watch", "-json", "-count", "3", "-raise", "1ms", "fake"}, ExitOK},
+		{"irq-watch-fake", "", []string{"irq", "watch", "-duration", "1m", "-count", "5", "-raise", "1ms", "-interval", "0", "fake"}, ExitOK},
+		{"irq-watch-fake-json", "", []string{"irq", "watch", "-json", "-duration", "1m", "-count", "3", "-raise", "1ms", "fake"}, ExitOK},
 		{"irq-watch-no-limit", "", []string{"irq", "watch", "fake"}, ExitUsage},
 
 		{"mbox-send-fake", "", []string{"mbox", "send", "fake", "3", "hello"}, ExitOK},

@@ -93,19 +93,29 @@ func cmdIRQWatch(ctx context.Context, args []string, env *Env) error {
 	base := line.Stats()
 	var raised uint64
 	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: the raiser stops before the device closes
+	defer cancel()
+	// handled tells the raiser the previous interrupt was acknowledged in
+	// the device, so that the next raise makes a new interrupt rather than
+	// merging into a pending one.
+	handled := make(chan struct{}, 1)
 	if *raise > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := time.NewTicker(*raise)
-			defer t.Stop()
-			for {
+			for *count == 0 || raised < *count {
 				raiseOnce()
 				raised++
+				select { // handled, or lost: raise again after a while
+				case <-wctx.Done():
+					return
+				case <-handled:
+				case <-time.After(max(*raise, time.Second)):
+				}
 				select {
 				case <-wctx.Done():
 					return
-				case <-t.C:
+				case <-time.After(*raise):
 				}
 			}
 		}()
@@ -138,6 +148,10 @@ func cmdIRQWatch(ctx context.Context, args []string, env *Env) error {
 			handle(line)
 			if err := line.Ack(); err != nil {
 				return fmt.Errorf("%s: re-arming the interrupt: %w", d.Name, err)
+			}
+			select {
+			case handled <- struct{}{}:
+			default:
 			}
 		}
 		if periodic && time.Since(lastPrint) >= *interval {

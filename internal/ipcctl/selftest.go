@@ -724,12 +724,15 @@ func (b *bed) checkDMA(ctx context.Context, ch int) check {
 			if !errors.Is(err, dmaring.ErrEmpty) {
 				return fail("packet %d: receive: %v", i+1, err)
 			}
-			if err := tx.Err(); err != nil {
-				return fail("packet %d: the channel halted: %v", i+1, err)
-			}
+			// A halt, seen by the ring or in STATUS: reported from STATUS
+			// either way, so that the report does not depend on which
+			// saw it first.
 			if st := b.rm[b.a].DMA[ch].STATUS.Read(); regmap.DMA_STATUS.ERR.IsSet(st) {
 				return fail("packet %d (%d bytes): the channel halted with %s on the %s ring, slot %d", i+1, n,
 					regmap.DMA_STATUS.ERRCODE.Get(st), regmap.DMA_STATUS.ERR_RING.Get(st), regmap.DMA_STATUS.ERR_IDX.Get(st))
+			}
+			if err := tx.Err(); err != nil {
+				return fail("packet %d (%d bytes): the channel halted: %v", i+1, n, err)
 			}
 			if ctx.Err() != nil {
 				return fail("packet %d (%d bytes) not received within 2s", i+1, n)
