@@ -85,7 +85,7 @@ func (f *flags) devFlags() *devFlags {
 	f.StringVar(&d.svd, "svd", "", "decode registers with this CMSIS-SVD `file` instead of a built-in map")
 	f.StringVar(&d.periph, "peripheral", "", "the peripheral of -svd to use (default: the first)")
 	f.StringVar(&d.mapName, "map", "", "built-in register `map`: ipcu (the reference block) or edu (QEMU's edu); default: edu for PCI ID 1234:11e8, ipcu otherwise")
-	f.IntVar(&d.core, "core", -1, "on fake, the `core` whose view of the block to use (default 0, the management core; 2 for irq watch)")
+	f.IntVar(&d.core, "core", 0, "on fake, the `core` whose view of the block to use: 0, the management core (irq watch: 2; mbox: 1)")
 	f.IntVar(&d.bar, "bar", 0, "on PCI devices, the `BAR` holding the registers")
 	f.StringVar(&d.irqKind, "irq", "", "on vfio devices, the interrupt to use: msi (default) or intx")
 	d.root = f.rootFlag()
@@ -128,10 +128,7 @@ func openDevice(s string, df *devFlags) (*device, error) {
 		}
 		d.Fake = dev
 		d.Core = df.core
-		if d.Core < 0 {
-			d.Core = 0
-		}
-		if d.Core >= dev.Config().Cores {
+		if d.Core < 0 || d.Core >= dev.Config().Cores {
 			dev.Close()
 			return nil, &cliError{code: ExitUsage, err: fmt.Errorf("fake: -core %d: the block has cores 0 to %d", d.Core, dev.Config().Cores-1)}
 		}

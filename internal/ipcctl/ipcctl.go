@@ -307,6 +307,13 @@ func (f *flags) parse(args []string, min, max int) ([]string, error) {
 	return pos, nil
 }
 
+// isSet reports whether the flag name was given.
+func (f *flags) isSet(name string) bool {
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
 // writeJSON prints v as indented JSON.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -54,7 +54,7 @@ func cmdIRQWatch(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if df.core < 0 {
+	if !f.isSet("core") {
 		df.core = 2
 	}
 	d, err := openDevice(pos[0], df)

@@ -40,7 +40,7 @@ type mboxFlags struct {
 
 func (f *flags) mboxFlags() *mboxFlags {
 	m := &mboxFlags{devFlags: f.devFlags()}
-	f.IntVar(&m.peer, "peer", 2, "on fake, the peer `core` the tool runs in process (default 2; the tool is -core, default 1)")
+	f.IntVar(&m.peer, "peer", 2, "on fake, the peer `core` the tool runs in process (the tool is -core, 1 unless given)")
 	f.DurationVar(&m.timeout, "timeout", 5*time.Second, "give up after this long")
 	f.BoolVar(&m.hexMsg, "hex", false, "messages are hexadecimal bytes")
 	return m
@@ -161,7 +161,7 @@ func cmdMboxSend(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if mf.core < 0 {
+	if !f.isSet("core") {
 		mf.core = 1
 	}
 	m, err := mailboxArg(f, pos[1])
@@ -226,7 +226,7 @@ func cmdMboxRecv(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if mf.core < 0 {
+	if !f.isSet("core") {
 		mf.core = 1
 	}
 	m, err := mailboxArg(f, pos[1])
@@ -310,7 +310,7 @@ func cmdMboxPing(ctx context.Context, args []string, env *Env) error {
 	if err != nil {
 		return err
 	}
-	if mf.core < 0 {
+	if !f.isSet("core") {
 		mf.core = 1
 	}
 	if *tx == *rx || *tx < 0 || *rx < 0 || *tx > 15 || *rx > 15 || *count < 1 {
