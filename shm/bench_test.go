@@ -5,8 +5,11 @@ package shm_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,17 +54,11 @@ const (
 	benchSlot  = 128 // bytes per slot: 64-byte messages, cache-line multiple
 	benchBatch = 32
 
-	// The C measurements run as many round trips or batches as the Go
-	// one, within these bounds: the benchmark framework calls each
-	// sub-benchmark several times, with b.N growing, and the C run is
-	// not worth more time than the Go run in the short first calls.
-	cMinIters   = 1000
-	cRTTIters   = 200000
-	cBatchIters = 50000
+	// The C measurements run as many round trips or batches as a Go
+	// round, at most these.
+	cRTTIters   = 20000
+	cBatchIters = 10000
 )
-
-// cIters returns the C iteration count for b.N, at most max.
-func cIters(n, most int) int { return min(max(n, cMinIters), most) }
 
 // buildBaseline builds the C baseline for the benchmarks of b, which
 // remove it when they end.
@@ -212,34 +209,75 @@ type round struct {
 // take milliseconds) is not what it measures.
 const minRound = 5 * cbaseline.WindowSize
 
-// versus runs benchRounds rounds of goRound (n operations; the benchmark
-// timer runs) then the C baseline with p (the timer stopped), b.N
-// operations in all. The benchmark framework first calls a benchmark with
-// a small b.N to estimate how many operations fill -benchtime: below
-// benchRounds * minRound, versus runs goRound once, for that estimate, and
-// returns no rounds (and the caller reports nothing).
+// roundSize returns the operations of a round: with -benchtime Nx, N
+// divided among the rounds; with a duration, as many as fill a
+// benchRounds-th of it (and a tenth more) at the rate of a calibration run
+// of goRound; at least minRound either way.
+func roundSize(b *testing.B, goRound func(n int) (figure, error)) int {
+	b.Helper()
+	bt := "1s"
+	if f := flag.Lookup("test.benchtime"); f != nil {
+		bt = f.Value.String()
+	}
+	if c, ok := strings.CutSuffix(bt, "x"); ok {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			b.Fatalf("-benchtime %s: %v", bt, err)
+		}
+		return max(n/benchRounds, minRound)
+	}
+	d, err := time.ParseDuration(bt)
+	if err != nil {
+		b.Fatalf("-benchtime %s: %v", bt, err)
+	}
+	cal, err := goRound(minRound)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return max(int(float64(d.Nanoseconds())/benchRounds/cal.mean), minRound)
+}
+
+// padTimer lets the benchmark timer run until it shows -benchtime, if it
+// does not yet, so that the framework takes the call with b.N = 1 as the
+// whole benchmark rather than calling again with a larger b.N.
+func padTimer(b *testing.B) {
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		return
+	}
+	d, err := time.ParseDuration(f.Value.String())
+	if err != nil {
+		return // Nx: the framework calls once
+	}
+	if rem := d - b.Elapsed(); rem > 0 {
+		b.StartTimer()
+		time.Sleep(rem)
+		b.StopTimer()
+	}
+}
+
+// versus runs benchRounds rounds of goRound then the C baseline with p.
+// It makes its own round size (roundSize) from -benchtime, rather than
+// following b.N, because the framework's ramp of b.N, which estimates the
+// cost of an operation from short first runs, is thrown far off by the
+// start of a round: one call with b.N = 1 takes -benchtime of Go
+// measurement (padded if short), which ends the ramp there. The C runs are
+// not timed; the caller reports ns/op from the figures.
 func versus(b *testing.B, cb *cbaseline.Baseline, cpus []int, p cbaseline.Params, cMax int, goRound func(n int) (figure, error)) []round {
 	b.Helper()
-	if b.N < benchRounds*minRound {
-		if _, err := goRound(b.N); err != nil {
-			b.Fatal(err)
-		}
-		return nil
-	}
-	n := b.N / benchRounds
-	p.Iterations = cIters(n, cMax)
+	n := roundSize(b, goRound)
+	p.Iterations = min(n, cMax)
 	rounds := make([]round, benchRounds)
-	b.ResetTimer()
 	for i := range rounds {
+		b.StartTimer()
 		g, err := goRound(n)
+		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.StopTimer()
 		rounds[i] = round{g: g, c: cRun(b, cb, cpus, p)}
-		b.StartTimer()
 	}
-	b.StopTimer()
+	padTimer(b)
 	return rounds
 }
 
@@ -256,9 +294,7 @@ func median(rounds []round, f func(round) float64) float64 {
 // reportRTT reports round trips: the Go mean and best window, the C best
 // windows named in cs, and the Go best window over each.
 func reportRTT(b *testing.B, rounds []round, cs ...string) {
-	if len(rounds) == 0 {
-		return
-	}
+	b.ReportMetric(median(rounds, func(r round) float64 { return r.g.mean }), "ns/op")
 	b.ReportMetric(median(rounds, func(r round) float64 { return r.g.mean }), "ns/roundtrip")
 	b.ReportMetric(median(rounds, func(r round) float64 { return r.g.best }), "best-ns/roundtrip")
 	for _, name := range cs {
@@ -424,13 +460,10 @@ func BenchmarkVersusC(b *testing.B) {
 	// (EnqueueBatch, DequeueBatch) between two pinned threads.
 	b.Run("Batch", func(b *testing.B) {
 		p, c := newBenchRing(b)
-		b.SetBytes(benchMsg * benchBatch)
 		rounds := versus(b, cb, cpus, cbaseline.Params{Batch: benchBatch, Tests: []cbaseline.Test{cbaseline.Throughput}}, cBatchIters,
 			func(n int) (figure, error) { return batchRate(cpus, p, c, n) })
-		if len(rounds) == 0 {
-			return
-		}
 		rate := func(nsPerMsg float64) float64 { return 1e9 / nsPerMsg }
+		b.ReportMetric(benchBatch*median(rounds, func(r round) float64 { return r.g.mean }), "ns/op")
 		b.ReportMetric(median(rounds, func(r round) float64 { return rate(r.g.mean) }), "msgs/s")
 		b.ReportMetric(median(rounds, func(r round) float64 { return rate(r.g.best) }), "best-msgs/s")
 		for name, c := range map[string]func(cbaseline.Results) float64{
