@@ -3,6 +3,7 @@ package vfio
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -107,6 +108,16 @@ func (m *DMAMemory) pin(iova, size, align uint64, huge bool) (*DMARegion, error)
 // mmapAligned maps size bytes of anonymous memory starting at a multiple of
 // align, populated; it returns the mapping to munmap and the aligned part.
 func mmapAligned(size, align uint64, huge bool) (whole, buf []byte, err error) {
+	page := uint64(os.Getpagesize())
+	extra := uint64(0)
+	if align > page {
+		extra = align - page
+	}
+	// mmap's length is an int: 32 bits on arm, where a size near 2 GiB
+	// plus the alignment slack would wrap.
+	if size > math.MaxInt-extra {
+		return nil, nil, fmt.Errorf("%d bytes aligned to %d: more than an int holds: %w", size, align, os.ErrInvalid)
+	}
 	flags := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_POPULATE
 	if huge {
 		if mem, err := unix.Mmap(-1, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, flags|unix.MAP_HUGETLB); err == nil {
@@ -115,11 +126,6 @@ func mmapAligned(size, align uint64, huge bool) (whole, buf []byte, err error) {
 			}
 			_ = unix.Munmap(mem)
 		}
-	}
-	page := uint64(os.Getpagesize())
-	extra := uint64(0)
-	if align > page {
-		extra = align - page
 	}
 	mem, err := unix.Mmap(-1, 0, int(size+extra), unix.PROT_READ|unix.PROT_WRITE, flags)
 	if err != nil {
