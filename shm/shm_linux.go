@@ -71,8 +71,17 @@ func Create(opts *Options) (_ *Channel, err error) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		return nil, &Error{Op: "create", Err: fmt.Errorf("sealing: %w", os.NewSyscallError("fcntl", err))}
 	}
-	if err := c.format(o, total, area, 0); err != nil {
+	var flags uint32
+	if o.Wake == WakeFutex {
+		flags = flagFutex
+	}
+	if err := c.format(o, total, area, flags); err != nil {
 		return nil, &Error{Op: "create", Err: err}
+	}
+	if o.Wake == WakeFutex {
+		c.waker = newFutexWaker(c.self, c.peer)
+		c.start(o)
+		return c, nil
 	}
 	w := &eventfdWaker{}
 	c.waker = w
@@ -245,13 +254,15 @@ func (c *Channel) Files() ([]*os.File, error) {
 	if c.named {
 		return nil, c.err("files", errors.New("a named channel is opened by its name"))
 	}
-	w := c.waker.(*eventfdWaker)
-	fds := []int{c.memfd, w.wake.FD(), w.kick.FD()}
-	if c.side == 1 {
-		fds[1], fds[2] = fds[2], fds[1]
+	fds := []int{c.memfd}
+	if w, ok := c.waker.(*eventfdWaker); ok {
+		fds = append(fds, w.wake.FD(), w.kick.FD())
+		if c.side == 1 {
+			fds[1], fds[2] = fds[2], fds[1]
+		}
 	}
 	names := []string{"shm-memfd", "shm-wake-creator", "shm-wake-attacher"}
-	files := make([]*os.File, 0, 3)
+	files := make([]*os.File, 0, len(fds))
 	for i, fd := range fds {
 		nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
@@ -266,7 +277,8 @@ func (c *Channel) Files() ([]*os.File, error) {
 }
 
 // FromFiles attaches to the channel whose descriptors are files, in the
-// order Files returns them, and returns the attacher's endpoint. It
+// order Files returns them (three, or one for WakeFutex), and returns the
+// attacher's endpoint. It
 // duplicates the descriptors: the caller still owns files and may close
 // them. It checks the memfd before mapping it (sealed against shrinking,
 // the size of the shape its header gives) and the rings when attaching;
@@ -275,8 +287,8 @@ func (c *Channel) Files() ([]*os.File, error) {
 // one producer and one consumer per direction.
 func FromFiles(files []*os.File, opts *Options) (_ *Channel, err error) {
 	o := opts.withDefaults()
-	if len(files) != 3 {
-		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: %d files, want 3", ErrLayout, len(files))}
+	if len(files) != 1 && len(files) != 3 {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: %d files, want 1 or 3", ErrLayout, len(files))}
 	}
 	c := &Channel{}
 	c.memfd, c.side = -1, 1
@@ -313,8 +325,13 @@ func FromFiles(files []*os.File, opts *Options) (_ *Channel, err error) {
 	if err != nil {
 		return nil, &Error{Op: "attach", Err: err}
 	}
-	if flags&flagFutex != 0 {
-		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: a named channel's memory", ErrLayout)}
+	if flags&flagFutex != 0 { // the eventfds, if given, are not used
+		c.waker = newFutexWaker(c.self, c.peer)
+		c.start(o)
+		return c, nil
+	}
+	if len(files) != 3 {
+		return nil, &Error{Op: "attach", Err: fmt.Errorf("%w: a channel woken through eventfds needs 3 files, got %d", ErrLayout, len(files))}
 	}
 	w := &eventfdWaker{}
 	c.waker = w
