@@ -96,16 +96,45 @@ func AttachSPSC(mem []byte) (*SPSC, error) {
 // producer last published (0 on a new ring). The ring has one producer at a
 // time across all the processes that share it: a second handle is only for
 // taking over from a producer that has stopped for good.
+//
+// A producer that stopped between filling a slot and publishing its
+// position left stamps ahead of the published position; the handle skips
+// the slots whose stamps say they were filled (and perhaps consumed
+// since), at most one lap, so that it resumes after the last message
+// written rather than taking the ring for broken.
 func (s *SPSC) Producer() *SPSCProducer {
-	return &SPSCProducer{r: &s.r, pos: load64(s.r.tail)}
+	r := &s.r
+	pos := load64(r.tail)
+	for range r.slots {
+		d := load64(&slotAt(r.mem, r.slotOff(pos)).Seq) - pos
+		if d != 1 && d != r.slots {
+			break
+		}
+		pos++
+	}
+	return &SPSCProducer{r: r, pos: pos}
 }
 
 // Consumer returns a consumer handle starting at the position the ring's
 // consumer last published (0 on a new ring). The ring has one consumer at a
 // time across all the processes that share it: a second handle is only for
 // taking over from a consumer that has stopped for good.
+//
+// A consumer that stopped between freeing a slot and publishing its
+// position left freed slots ahead of the published position; the handle
+// skips those (freed, and perhaps refilled for the next lap since), at
+// most one lap, so that no message is received twice.
 func (s *SPSC) Consumer() *SPSCConsumer {
-	return &SPSCConsumer{r: &s.r, pos: load64(s.r.head)}
+	r := &s.r
+	pos := load64(r.head)
+	for range r.slots {
+		d := load64(&slotAt(r.mem, r.slotOff(pos)).Seq) - pos
+		if d != r.slots && d != r.slots+1 {
+			break
+		}
+		pos++
+	}
+	return &SPSCConsumer{r: r, pos: pos}
 }
 
 // Slots returns the number of slots: the most messages the ring holds.

@@ -476,9 +476,8 @@ func Open(dir string, opts *Options) (_ *Channel, err error) {
 			}
 		}
 		// A predecessor killed between freeing (or filling) a slot and
-		// publishing its position left the index one behind.
-		resyncTail(mems[tx][arrRingOff:], uint64(o.Depth), slotSizeFor(o.MaxMessage))
-		resyncHead(mems[rx][arrRingOff:], uint64(o.Depth), slotSizeFor(o.MaxMessage))
+		// publishing its position left the index behind; the handles
+		// resume after the stamps it wrote.
 		c.prod, c.cons = txRing.Producer(), rxRing.Consumer()
 		c.txMem, c.rxMem = mems[tx], mems[rx]
 		mems = [2][]byte{}
@@ -486,44 +485,6 @@ func Open(dir string, opts *Options) (_ *Channel, err error) {
 	c.tx, c.rx = maps[tx], maps[rx]
 	maps = [2]*cebpf.Map{}
 	return c, nil
-}
-
-// Offsets in a dmaring ring (documented on dmaring.RingSize).
-const (
-	ringOffTail  = 64
-	ringOffHead  = 128
-	ringOffSlots = 192
-)
-
-// resyncHead advances the published consumer index of the ring in mem
-// past slots a dead consumer freed without publishing its position (the
-// slot's stamp is then the free stamp of the next lap, or, once the
-// producer refilled it, that plus one). dmaring's Consumer starts from the
-// published index and takes such a stamp for a broken ring. It stops after
-// one lap whatever the peer wrote.
-func resyncHead(mem []byte, slots uint64, slotSize int) {
-	for range slots {
-		h := loadLE64(mem, ringOffHead)
-		s := loadLE64(mem, ringOffSlots+int(h%slots)*slotSize)
-		if d := s - h; d != slots && d != slots+1 {
-			return
-		}
-		storeLE64(mem, ringOffHead, h+1)
-	}
-}
-
-// resyncTail is resyncHead for the producer: it advances the published
-// producer index past slots a dead producer filled without publishing its
-// position (stamp p+1, or p+slots once the consumer took the message).
-func resyncTail(mem []byte, slots uint64, slotSize int) {
-	for range slots {
-		t := loadLE64(mem, ringOffTail)
-		s := loadLE64(mem, ringOffSlots+int(t%slots)*slotSize)
-		if d := s - t; d != 1 && d != slots {
-			return
-		}
-		storeLE64(mem, ringOffTail, t+1)
-	}
 }
 
 // trySend sends msg without waiting.
