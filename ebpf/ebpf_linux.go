@@ -145,9 +145,11 @@ func checkBPFFS(dir string) error {
 		}
 		return os.NewSyscallError("statfs", err)
 	}
-	if uint64(st.Type) != bpfFSMagic {
+	// f_type is a 32-bit magic number, in a field that is an int32 on
+	// 32-bit ARM (0xcafe4a11 would read as negative, sign-extended).
+	if uint32(st.Type) != uint32(bpfFSMagic) {
 		return fmt.Errorf("%w: %s is not on a bpffs (filesystem magic %#x, want %#x; mount -t bpf bpf DIR)",
-			ErrNotSupported, dir, uint64(st.Type), uint64(bpfFSMagic))
+			ErrNotSupported, dir, uint32(st.Type), uint32(bpfFSMagic))
 	}
 	return nil
 }

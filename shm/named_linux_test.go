@@ -149,6 +149,7 @@ func TestNamedModeAndOwner(t *testing.T) {
 // a memfd channel's memory through /proc: only what it is given.
 func TestOtherUIDRefused(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireSelfExec(t)
 	name := objName(t)
 	a, err := shm.CreateNamed(name, nil)
 	require.NoError(t, err)
@@ -398,6 +399,7 @@ func TestFloodingPeer(t *testing.T) {
 // and Pending says how many messages were never received; every other
 // message was received once, in order (the receiver prints each one).
 func TestReceiverKilled(t *testing.T) {
+	testenv.RequireSelfExec(t)
 	c, err := shm.Create(&shm.Options{Slots: 16, SlotSize: 64})
 	require.NoError(t, err)
 	defer c.Close()

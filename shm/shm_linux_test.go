@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipcu/ipcu/internal/testenv"
 	"github.com/ipcu/ipcu/mailbox"
 	"github.com/ipcu/ipcu/mailbox/mailboxtest"
 	"github.com/ipcu/ipcu/shm"
@@ -102,6 +103,7 @@ func TestCloseNil(t *testing.T) {
 // and returns the parent's endpoint, watching the child.
 func startChild(t *testing.T, opts *shm.Options) (*shm.Channel, *exec.Cmd) {
 	t.Helper()
+	testenv.RequireSelfExec(t)
 	c, err := shm.Create(opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })

@@ -2,6 +2,7 @@ package shm_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestFutexConformance(t *testing.T) {
 // A busy poll that would last for hours still ends with its context and
 // with Close.
 func TestLongBusyPollEnds(t *testing.T) {
-	a, b, err := shm.NewPair(&shm.Options{BusyPoll: 1 << 40})
+	a, b, err := shm.NewPair(&shm.Options{BusyPoll: math.MaxInt})
 	require.NoError(t, err)
 	defer a.Close()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcu/ipcu/internal/testenv"
 	"github.com/ipcu/ipcu/mailbox"
 )
 
@@ -47,8 +48,12 @@ const (
 // StartRemote returns. A cleanup registered on t closes the proxy's
 // connection, which makes the child close its endpoint and exit, and
 // reaps the child, killing it if it has not exited within 10 seconds.
+//
+// Under user-mode emulation (internal/testenv.Emulated) the test is
+// skipped, with the reason, when the kernel cannot run the binary again.
 func StartRemote(t *testing.T, name string, files []*os.File) mailbox.Channel {
 	t.Helper()
+	testenv.RequireSelfExec(t)
 	syscall.ForkLock.RLock() // no exec between the socketpair and CloseOnExec
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err == nil {
