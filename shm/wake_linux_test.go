@@ -3,8 +3,12 @@ package shm_test
 import (
 	"context"
 	"math"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/stretchr/testify/require"
 
@@ -111,4 +115,150 @@ func BenchmarkSleepingRoundTrip(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSpinThenSleep measures what sleeping costs, each comparison
+// alternating benchRounds times between its two sides and reporting the
+// median of the rounds' ratios:
+//
+//   - Active: one-way throughput of 64-byte messages from a sender that
+//     keeps the receiver busy, with a spin-then-sleep receiver (BusyPoll
+//     spinBudget) against a busy-polling one (BusyPoll 1<<20):
+//     x-busypoll-throughput is spin-then-sleep's share of busy-poll's.
+//
+//   - Asleep: the round trip of two endpoints that sleep at once (BusyPoll
+//     0) against a bare eventfd ping-pong between two threads, which is
+//     the wake-up the channel is built on: x-bare-eventfd.
+//
+//     go test -run x -bench SpinThenSleep ./shm/
+func BenchmarkSpinThenSleep(b *testing.B) {
+	const spinBudget = 2000
+	cpus := benchCPUs()
+	// Fixed sizes, in one call with b.N = 1 (padTimer ends the ramp):
+	// the ratios are what is reported.
+	b.Run("Active", func(b *testing.B) {
+		b.StopTimer()
+		const n = 50000
+		var ratios, rates []float64
+		for range benchRounds {
+			busy, err := streamRate(&shm.Options{BusyPoll: 1 << 20}, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sts, err := streamRate(&shm.Options{BusyPoll: spinBudget}, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ratios = append(ratios, sts/busy)
+			rates = append(rates, sts)
+		}
+		padTimer(b)
+		b.ReportMetric(1e9/medianOf(rates), "ns/op")
+		b.ReportMetric(medianOf(rates), "msgs/s")
+		b.ReportMetric(medianOf(ratios), "x-busypoll-throughput")
+	})
+	b.Run("Asleep", func(b *testing.B) {
+		b.StopTimer()
+		const n = 2000
+		msg, buf := make([]byte, benchMsg), make([]byte, benchMsg)
+		var ratios, chans, bares []float64
+		for range benchRounds {
+			a, z, err := shm.NewPair(&shm.Options{Slots: benchSlots, SlotSize: benchSlot})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ch, err := channelRTT(a, z, n, msg, buf)
+			a.Close()
+			z.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			bare, err := eventfdPingPong(cpus, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ratios = append(ratios, ch.mean/bare.mean)
+			chans, bares = append(chans, ch.mean), append(bares, bare.mean)
+		}
+		padTimer(b)
+		b.ReportMetric(medianOf(chans), "ns/op")
+		b.ReportMetric(medianOf(bares), "bare-eventfd-ns/roundtrip")
+		b.ReportMetric(medianOf(ratios), "x-bare-eventfd")
+	})
+}
+
+// streamRate sends n 64-byte messages one way through a new pair made
+// with opts and returns the messages per second the receiver took.
+func streamRate(opts *shm.Options, n int) (float64, error) {
+	o := *opts
+	o.Slots, o.SlotSize = benchSlots, benchSlot
+	a, z, err := shm.NewPair(&o)
+	if err != nil {
+		return 0, err
+	}
+	defer a.Close()
+	defer z.Close()
+	ctx := context.Background()
+	sent := make(chan error, 1)
+	go func() {
+		msg := make([]byte, benchMsg)
+		for range n {
+			if err := a.Send(ctx, msg); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	buf := make([]byte, benchMsg)
+	start := time.Now()
+	for range n {
+		if _, err := z.Recv(ctx, buf); err != nil {
+			return 0, err
+		}
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	return rate, <-sent
+}
+
+// eventfdPingPong is BenchmarkWakeup's bare eventfd round trip between two
+// threads on cpus, n times.
+func eventfdPingPong(cpus []int, n int) (figure, error) {
+	var fds [2]int
+	for k := range fds {
+		fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+		if err != nil {
+			return figure{}, err
+		}
+		fds[k] = fd
+		defer unix.Close(fd)
+	}
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	return pingPong(cpus, n, func() error {
+		var buf [8]byte
+		if _, err := unix.Write(fds[0], one); err != nil {
+			return err
+		}
+		_, err := unix.Read(fds[1], buf[:])
+		return err
+	}, func(stop *atomic.Bool) error {
+		var buf [8]byte
+		for {
+			if _, err := unix.Read(fds[0], buf[:]); err != nil {
+				return err
+			}
+			if stop.Load() {
+				return nil
+			}
+			if _, err := unix.Write(fds[1], one); err != nil {
+				return err
+			}
+		}
+	}, func() { _, _ = unix.Write(fds[0], one) })
+}
+
+func medianOf(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
