@@ -276,8 +276,9 @@ type Channel struct {
 	busyPoll int
 	maxMsg   int
 
-	// mu is read-held by every access to the mapping; Close write-locks
-	// it before unmapping. mem is nil once unmapped.
+	// mu is read-held by every access to the mapping outside sendMu and
+	// recvMu; Close holds all three before unmapping. mem is nil once
+	// unmapped.
 	mu    sync.RWMutex
 	mem   []byte
 	self  sideWords // this side's header words (shared)
@@ -285,9 +286,9 @@ type Channel struct {
 	slots int       // of each ring
 	mpmc  bool      // the rings are MPMC: no local locks, several openers
 
-	sendMu sync.Mutex // serializes tx when it is an SPSC producer handle
+	sendMu sync.Mutex // serializes tx when it is an SPSC producer handle, and then keeps the mapping
 	tx     txRing
-	recvMu sync.Mutex // serializes rx when it is an SPSC consumer handle
+	recvMu sync.Mutex // serializes rx when it is an SPSC consumer handle, and then keeps the mapping
 	rx     rxRing
 
 	waker waker
@@ -472,8 +473,8 @@ func (c *Channel) disarm() {
 // sleeper counter raised for the caller's sleep; otherwise it leaves it
 // as it found it.
 func (c *Channel) trySend(msg []byte, armed bool) error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.lockTx()
+	defer c.unlockTx()
 	if c.mem == nil || c.closed.Load() {
 		return os.ErrClosed
 	}
@@ -486,13 +487,7 @@ func (c *Channel) trySend(msg []byte, armed bool) error {
 	if armed {
 		atomic.AddUint32(c.self.sleepers, 1)
 	}
-	if !c.mpmc {
-		c.sendMu.Lock()
-	}
 	err := c.tx.Enqueue(msg)
-	if !c.mpmc {
-		c.sendMu.Unlock()
-	}
 	if err == nil {
 		c.kickPeer()
 	}
@@ -511,15 +506,15 @@ func (c *Channel) trySend(msg []byte, armed bool) error {
 
 // tryRecv dequeues into buf, with the sleeper counter as in trySend.
 func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.lockRx()
+	defer c.unlockRx()
 	if c.mem == nil || c.closed.Load() {
 		return 0, os.ErrClosed
 	}
 	if armed {
 		atomic.AddUint32(c.self.sleepers, 1)
 	}
-	n, err := c.dequeue(buf)
+	n, err := c.rx.Dequeue(buf)
 	if err == nil {
 		c.kickPeer()
 	}
@@ -527,7 +522,7 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 		// The peer's closed flag is set after its last message: seen
 		// set, the ring is re-read so that nothing is left behind.
 		if atomic.LoadUint32(c.peer.closed) != 0 {
-			n, err = c.dequeue(buf)
+			n, err = c.rx.Dequeue(buf)
 			if err == mailbox.ErrEmpty {
 				err = ErrPeerClosed
 			}
@@ -541,13 +536,41 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 	return n, err
 }
 
-func (c *Channel) dequeue(buf []byte) (int, error) {
+// lockTx takes what a send needs: the mapping kept alive, and the
+// producer to itself. With SPSC rings sendMu does both (Close takes it
+// before unmapping), so a message costs one lock, not two; an MPMC ring
+// needs no serializing, and the read lock keeps the mapping.
+func (c *Channel) lockTx() {
 	if c.mpmc {
-		return c.rx.Dequeue(buf)
+		c.mu.RLock()
+	} else {
+		c.sendMu.Lock()
 	}
-	c.recvMu.Lock()
-	defer c.recvMu.Unlock()
-	return c.rx.Dequeue(buf)
+}
+
+func (c *Channel) unlockTx() {
+	if c.mpmc {
+		c.mu.RUnlock()
+	} else {
+		c.sendMu.Unlock()
+	}
+}
+
+// lockRx is lockTx for a receive, with recvMu.
+func (c *Channel) lockRx() {
+	if c.mpmc {
+		c.mu.RLock()
+	} else {
+		c.recvMu.Lock()
+	}
+}
+
+func (c *Channel) unlockRx() {
+	if c.mpmc {
+		c.mu.RUnlock()
+	} else {
+		c.recvMu.Unlock()
+	}
 }
 
 // kickPeer signals the peer's eventfd when one of its callers may be
@@ -593,12 +616,16 @@ func (c *Channel) Close() error {
 		c.closed.Store(true)
 		close(c.done)
 		c.mu.Lock()
+		c.sendMu.Lock() // in-flight sends and receives are done
+		c.recvMu.Lock()
 		c.markClosed()
 		_ = c.waker.signal() // the peer is told even if none of its callers sleeps
 		err := c.waker.close()
 		<-c.pumpDone                        // the pump touches the memory: it stops first
 		err = errors.Join(err, c.release()) // unmaps, closes the memfd, stops the watch
 		c.mem = nil
+		c.recvMu.Unlock()
+		c.sendMu.Unlock()
 		c.mu.Unlock()
 		if err != nil {
 			c.closeErr = c.err("close", err)
