@@ -50,21 +50,29 @@ func TestConformanceCrossProcess(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mailboxtest.RunOptions(t, func(t *testing.T) mailboxtest.Pair {
-				a, err := shm.Create(&tc.opts)
-				require.NoError(t, err)
-				files, err := a.Files()
-				if err != nil {
-					a.Close()
-					require.NoError(t, err)
-				}
-				b := mailboxtest.StartRemote(t, fmt.Sprintf("busypoll=%d", tc.opts.BusyPoll), files)
-				for _, f := range files {
-					f.Close()
-				}
-				return mailboxtest.Pair{A: a, B: b, Duplex: true}
+				return remotePair(t, &tc.opts)
 			}, mailboxtest.Options{Messages: 200})
 		})
 	}
+}
+
+// remotePair makes a channel and serves its attacher's endpoint from a
+// child process (mailboxtest.StartRemote). Nothing is left open when
+// StartRemote skips the test (under emulation) or fails it.
+func remotePair(t *testing.T, opts *shm.Options) mailboxtest.Pair {
+	t.Helper()
+	a, err := shm.Create(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	files, err := a.Files()
+	require.NoError(t, err)
+	defer func() { // also when StartRemote ends the test
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	b := mailboxtest.StartRemote(t, fmt.Sprintf("busypoll=%d", opts.BusyPoll), files)
+	return mailboxtest.Pair{A: a, B: b, Duplex: true}
 }
 
 func TestMaxMessage(t *testing.T) {

@@ -29,17 +29,7 @@ func TestFutexConformance(t *testing.T) {
 	})
 	t.Run("cross-process", func(t *testing.T) {
 		mailboxtest.RunOptions(t, func(t *testing.T) mailboxtest.Pair {
-			a, err := shm.Create(&opts)
-			require.NoError(t, err)
-			files, err := a.Files()
-			if err != nil {
-				a.Close()
-				require.NoError(t, err)
-			}
-			require.Len(t, files, 1)
-			b := mailboxtest.StartRemote(t, "busypoll=0", files)
-			files[0].Close()
-			return mailboxtest.Pair{A: a, B: b, Duplex: true}
+			return remotePair(t, &opts)
 		}, mailboxtest.Options{Messages: 200})
 	})
 }
@@ -261,4 +251,36 @@ func medianOf(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// A futex channel hands over its memfd alone; three files (the memfd and
+// two eventfds of another channel) are accepted too, the eventfds unused.
+func TestFutexFiles(t *testing.T) {
+	a, err := shm.Create(&shm.Options{Wake: shm.WakeFutex})
+	require.NoError(t, err)
+	defer a.Close()
+	files, err := a.Files()
+	require.NoError(t, err)
+	defer files[0].Close()
+	require.Len(t, files, 1)
+	b, err := shm.FromFiles(files, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, a.TrySend([]byte("x")))
+	n, err := b.Recv(context.Background(), make([]byte, 8))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	e, err := shm.Create(nil) // eventfd channel: one file is not enough
+	require.NoError(t, err)
+	defer e.Close()
+	efiles, err := e.Files()
+	require.NoError(t, err)
+	defer func() {
+		for _, f := range efiles {
+			f.Close()
+		}
+	}()
+	_, err = shm.FromFiles(efiles[:1], nil)
+	require.ErrorIs(t, err, shm.ErrLayout)
 }
