@@ -200,6 +200,9 @@ func OpenNamed(name string, opts *Options) (_ *Channel, err error) {
 	if flags&flagFutex == 0 {
 		return nil, &Error{Op: "open", Err: fmt.Errorf("%w: not a named channel", ErrLayout)}
 	}
+	if err := c.claim(true); err != nil {
+		return nil, &Error{Op: "open", Err: err}
+	}
 	c.waker = newFutexWaker(c.self, c.peer)
 	c.start(o)
 	return c, nil

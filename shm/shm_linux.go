@@ -212,15 +212,20 @@ func (c *Channel) attach(o Options) (flags uint32, err error) {
 	if atomic.LoadUint32(c.self.closed) != 0 {
 		return 0, fmt.Errorf("%w: the attachers closed the channel", ErrInUse)
 	}
-	// A named MPMC channel takes any number of openers, counted so that
-	// the last to close tells the creator.
-	c.multi = c.mpmc && flags&flagFutex != 0
-	if c.multi {
-		atomic.AddUint32(word(mem, offAttached), 1)
-	} else if !atomic.CompareAndSwapUint32(word(mem, offAttached), 0, 1) {
-		return 0, ErrInUse
-	}
 	return flags, nil
+}
+
+// claim takes the attacher's side, the last step of attaching: a named
+// MPMC channel (named: true) takes any number of openers, counted so that
+// the last to close tells the creator; any other channel takes one.
+func (c *Channel) claim(named bool) error {
+	c.multi = c.mpmc && named
+	if c.multi {
+		atomic.AddUint32(word(c.mem, offAttached), 1)
+	} else if !atomic.CompareAndSwapUint32(word(c.mem, offAttached), 0, 1) {
+		return ErrInUse
+	}
+	return nil
 }
 
 // abort releases what a failed Create, FromFiles or their named kin
@@ -326,6 +331,9 @@ func FromFiles(files []*os.File, opts *Options) (_ *Channel, err error) {
 		return nil, &Error{Op: "attach", Err: err}
 	}
 	if flags&flagFutex != 0 { // the eventfds, if given, are not used
+		if err := c.claim(false); err != nil {
+			return nil, &Error{Op: "attach", Err: err}
+		}
 		c.waker = newFutexWaker(c.self, c.peer)
 		c.start(o)
 		return c, nil
@@ -343,6 +351,9 @@ func FromFiles(files []*os.File, opts *Options) (_ *Channel, err error) {
 		return nil, &Error{Op: "attach", Err: err}
 	}
 	fds[2] = -1
+	if err := c.claim(false); err != nil {
+		return nil, &Error{Op: "attach", Err: err}
+	}
 	c.start(o)
 	return c, nil
 }

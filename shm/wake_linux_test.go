@@ -283,4 +283,7 @@ func TestFutexFiles(t *testing.T) {
 	}()
 	_, err = shm.FromFiles(efiles[:1], nil)
 	require.ErrorIs(t, err, shm.ErrLayout)
+	f, err := shm.FromFiles(efiles, nil) // the failed attach did not take the side
+	require.NoError(t, err)
+	f.Close()
 }
