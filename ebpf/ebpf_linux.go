@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipcu/ipcu/dmaring"
+	"github.com/ipcu/ipcu/internal/pidfd"
 	"github.com/ipcu/ipcu/mailbox"
 )
 
@@ -38,8 +39,7 @@ type sysChannel struct {
 	prod         *dmaring.SPSCProducer
 	cons         *dmaring.SPSCConsumer
 
-	watch     *os.File // the pidfd of WatchProcess, or nil
-	watchDone chan struct{}
+	watch *pidfd.Watcher // of WatchProcess, or nil
 }
 
 // Pin names in the channel's directory: a2b carries what the creator
@@ -629,34 +629,14 @@ func (c *Channel) WatchProcess(p *os.Process) error {
 	if c.watch != nil {
 		return c.err("watch", errors.New("already watching a process"))
 	}
-	fd, err := unix.PidfdOpen(p.Pid, 0)
+	w, err := pidfd.Watch(p, func() {
+		c.peerGone.Store(true)
+		close(c.gone)
+	})
 	if err != nil {
-		return c.err("watch", os.NewSyscallError("pidfd_open", err))
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return c.err("watch", os.NewSyscallError("fcntl", err))
-	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
 		return c.err("watch", err)
 	}
-	c.watch, c.watchDone = f, make(chan struct{})
-	go func() {
-		defer close(c.watchDone)
-		// A pidfd polls readable once the process has exited.
-		err := rc.Read(func(fd uintptr) bool {
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, err := unix.Poll(pfd, 0)
-			return err != unix.EINTR && n > 0
-		})
-		if err == nil {
-			c.peerGone.Store(true)
-			close(c.gone)
-		}
-	}()
+	c.watch = w
 	return nil
 }
 
@@ -666,9 +646,8 @@ func (c *Channel) WatchProcess(p *os.Process) error {
 // constructor, and releases whatever is set.
 func (c *Channel) release() error {
 	var errs []error
-	if c.watch != nil {
-		errs = append(errs, c.watch.Close())
-		<-c.watchDone
+	if err := c.watch.Close(); err != nil { // waits for the watch to end
+		errs = append(errs, err)
 	}
 	for _, mem := range [][]byte{c.txMem, c.rxMem} {
 		if mem != nil {

@@ -635,37 +635,7 @@ func BenchmarkWakeup(b *testing.B) {
 		b.ReportMetric(rtt.best, "best-ns/roundtrip")
 	})
 	b.Run("Eventfd", func(b *testing.B) {
-		var fds [2]int
-		for k := range fds {
-			fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
-			if err != nil {
-				b.Fatal(err)
-			}
-			fds[k] = fd
-			defer unix.Close(fd)
-		}
-		one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
-		rtt, err := pingPong(cpus, b.N, func() error {
-			var buf [8]byte
-			if _, err := unix.Write(fds[0], one); err != nil {
-				return err
-			}
-			_, err := unix.Read(fds[1], buf[:])
-			return err
-		}, func(stop *atomic.Bool) error {
-			var buf [8]byte
-			for {
-				if _, err := unix.Read(fds[0], buf[:]); err != nil {
-					return err
-				}
-				if stop.Load() {
-					return nil
-				}
-				if _, err := unix.Write(fds[1], one); err != nil {
-					return err
-				}
-			}
-		}, func() { _, _ = unix.Write(fds[0], one) })
+		rtt, err := eventfdPingPong(cpus, b.N)
 		if err != nil {
 			b.Fatal(err)
 		}

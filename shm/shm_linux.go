@@ -8,24 +8,23 @@ import (
 	"math"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ipcu/ipcu/dmaring"
+	"github.com/ipcu/ipcu/internal/pidfd"
 	"github.com/ipcu/ipcu/irq"
 	"github.com/ipcu/ipcu/mailbox"
 )
 
 // sysChannel is the Linux state of a Channel.
 type sysChannel struct {
-	memfd     int
-	side      int      // 0 for the creator's endpoint, 1 for the attacher's
-	path      string   // the named object CreateNamed made, removed by Close
-	named     bool     // made by CreateNamed or OpenNamed: no eventfds
-	multi     bool     // one of several openers of a named MPMC channel
-	watch     *os.File // the pidfd of WatchProcess, or nil
-	watchDone chan struct{}
+	memfd int
+	side  int            // 0 for the creator's endpoint, 1 for the attacher's
+	path  string         // the named object CreateNamed made, removed by Close
+	named bool           // made by CreateNamed or OpenNamed: no eventfds
+	multi bool           // one of several openers of a named MPMC channel
+	watch *pidfd.Watcher // of WatchProcess, or nil
 }
 
 // eventfdWaker wakes through two eventfds: the peer signals wake, this
@@ -397,38 +396,14 @@ func (c *Channel) WatchProcess(p *os.Process) error {
 	if c.watch != nil {
 		return c.err("watch", errors.New("already watching a process"))
 	}
-	fd, err := unix.PidfdOpen(p.Pid, 0)
+	w, err := pidfd.Watch(p, func() {
+		c.peerGone.Store(true)
+		c.broadcast()
+	})
 	if err != nil {
-		return c.err("watch", os.NewSyscallError("pidfd_open", err))
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return c.err("watch", os.NewSyscallError("fcntl", err))
-	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	if err := f.SetReadDeadline(time.Time{}); err != nil { // not in the netpoller
-		f.Close()
 		return c.err("watch", err)
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return c.err("watch", err)
-	}
-	c.watch, c.watchDone = f, make(chan struct{})
-	go func() {
-		defer close(c.watchDone)
-		// A pidfd polls readable once the process has exited.
-		err := rc.Read(func(fd uintptr) bool {
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, err := unix.Poll(pfd, 0)
-			return err != unix.EINTR && n > 0
-		})
-		if err == nil {
-			c.peerGone.Store(true)
-			c.broadcast()
-		}
-	}()
+	c.watch = w
 	return nil
 }
 
@@ -446,9 +421,8 @@ func (c *Channel) markClosed() {
 // the named object CreateNamed made. Called by Close with mu held.
 func (c *Channel) release() error {
 	var errs []error
-	if c.watch != nil {
-		errs = append(errs, c.watch.Close())
-		<-c.watchDone
+	if err := c.watch.Close(); err != nil { // waits for the watch to end
+		errs = append(errs, err)
 	}
 	if err := unix.Munmap(c.mem); err != nil {
 		errs = append(errs, os.NewSyscallError("munmap", err))
