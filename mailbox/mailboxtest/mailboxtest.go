@@ -12,6 +12,11 @@
 //			return mailboxtest.Pair{A: a, B: b}
 //		})
 //	}
+//
+// To run the suite across two processes, make B with StartRemote: the
+// test binary runs again as a child that opens the other endpoint (its
+// TestMain calls ServeRemote first) and serves it to a proxy, so that
+// every assertion crosses a real process boundary.
 package mailboxtest
 
 import (
