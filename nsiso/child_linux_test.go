@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipcu/ipcu/mailbox/mailboxtest"
 	"github.com/ipcu/ipcu/nsiso"
 	"github.com/ipcu/ipcu/shm"
 )
@@ -235,18 +236,5 @@ func echo() error {
 		return err
 	}
 	defer c.Close()
-	ctx := context.Background()
-	buf := make([]byte, c.MaxMessage())
-	for {
-		n, err := c.Recv(ctx, buf)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return nil
-		}
-		if err := c.Send(ctx, buf[:n]); err != nil {
-			return err
-		}
-	}
+	return mailboxtest.Echo(context.Background(), c)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/ipcu/ipcu/internal/cbaseline"
 	"github.com/ipcu/ipcu/internal/spin"
 	"github.com/ipcu/ipcu/internal/testenv"
+	"github.com/ipcu/ipcu/mailbox/mailboxtest"
 	"github.com/ipcu/ipcu/shm"
 )
 
@@ -481,23 +482,7 @@ func BenchmarkVersusC(b *testing.B) {
 func channelRTT(a, z *shm.Channel, n int, msg, buf []byte) (figure, error) {
 	ctx := context.Background()
 	echoDone := make(chan error, 1)
-	go func() {
-		buf := make([]byte, benchMsg)
-		for {
-			n, err := z.Recv(ctx, buf)
-			if err == nil && n == 0 {
-				echoDone <- nil
-				return
-			}
-			if err == nil {
-				err = z.Send(ctx, buf[:n])
-			}
-			if err != nil {
-				echoDone <- err
-				return
-			}
-		}
-	}()
+	go func() { echoDone <- mailboxtest.Echo(ctx, z) }()
 	rt := func() error {
 		if err := a.Send(ctx, msg); err != nil {
 			return err

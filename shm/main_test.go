@@ -51,20 +51,7 @@ func childEcho() error {
 		return err
 	}
 	defer c.Close()
-	ctx := context.Background()
-	buf := make([]byte, c.MaxMessage())
-	for {
-		n, err := c.Recv(ctx, buf)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return nil
-		}
-		if err := c.Send(ctx, buf[:n]); err != nil {
-			return err
-		}
-	}
+	return mailboxtest.Echo(context.Background(), c)
 }
 
 // attachRemote opens the endpoint a remote child serves for the

@@ -478,3 +478,22 @@ func (r *remote) MaxMessage() int { return r.maxMsg }
 func (r *remote) Close() error {
 	return r.call(context.Background(), &request{Op: "close"}).Err.decode()
 }
+
+// Echo sends back every message ch receives, until it receives an empty
+// one (nil then) or an operation fails (that error): the peer of the
+// round-trip tests, in a goroutine or a child process.
+func Echo(ctx context.Context, ch mailbox.Channel) error {
+	buf := make([]byte, ch.MaxMessage())
+	for {
+		n, err := ch.Recv(ctx, buf)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if err := ch.Send(ctx, buf[:n]); err != nil {
+			return err
+		}
+	}
+}
