@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -83,8 +82,8 @@ func TestSPSCCrossProcess(t *testing.T) {
 	resp, err := InitSPSC(mem[size:], slots, slotSize)
 	require.NoError(t, err)
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSPSCCrossProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", peerEnv, 2*size))
+	cmd := testenv.SelfCommand("-test.run=^TestSPSCCrossProcess$", "-test.count=1")
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", peerEnv, 2*size))
 	cmd.ExtraFiles = []*os.File{f} // fd 3 in the child
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -49,7 +49,7 @@ func asNobodyMode(t *testing.T, mode, dir string, caps ...uintptr) *exec.Cmd {
 
 	cmd := exec.Command(bin, "-test.run=^$")
 	cmd.Dir = filepath.Dir(bin)
-	cmd.Env = append(os.Environ(), childVar+"="+mode, dirVar+"="+dir)
+	cmd.Env = append(testenv.ChildEnv(), childVar+"="+mode, dirVar+"="+dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential:  &syscall.Credential{Uid: nobody, Gid: nobody},
 		AmbientCaps: caps,

@@ -17,14 +17,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipcu/ipcu/ebpf"
+	"github.com/ipcu/ipcu/internal/testenv"
 	"github.com/ipcu/ipcu/mailbox"
 )
 
 // childCmd returns the test binary, re-executed in a child mode on the
 // channel in dir.
 func childCmd(mode, dir string, env ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childVar+"="+mode, dirVar+"="+dir)
+	cmd := testenv.SelfCommand("-test.run=^$")
+	cmd.Env = append(cmd.Env, childVar+"="+mode, dirVar+"="+dir)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	return cmd

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/ipcu/ipcu/internal/testenv"
 	"github.com/ipcu/ipcu/nsiso"
 	"github.com/ipcu/ipcu/shm"
 )
@@ -26,6 +27,7 @@ func runReport(t *testing.T, a childArgs, files ...*os.File) *childReport {
 	arg, err := json.Marshal(a)
 	require.NoError(t, err)
 	cmd := nsiso.Reexec(roleReport, string(arg))
+	cmd.Env = testenv.ChildEnv()
 	cmd.Grant(files...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
@@ -133,6 +135,7 @@ func TestChildEcho(t *testing.T) {
 	files, err := c.Files()
 	require.NoError(t, err)
 	cmd := nsiso.Reexec(roleEcho)
+	cmd.Env = testenv.ChildEnv()
 	cmd.Grant(files...)
 	cmd.Stderr = os.Stderr
 	err = cmd.Start()

@@ -176,7 +176,7 @@ func TestOtherUIDRefused(t *testing.T) {
 	require.NoError(t, os.Chmod(filepath.Dir(bin), 0o755))
 	require.NoError(t, os.Chmod(filepath.Dir(filepath.Dir(bin)), 0o755))
 	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), childVar+"=intruder", "IPCU_SHM_NAME="+name, "IPCU_SHM_MEMFD="+memfdPath)
+	cmd.Env = append(testenv.ChildEnv(), childVar+"=intruder", "IPCU_SHM_NAME="+name, "IPCU_SHM_MEMFD="+memfdPath)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "intruder: %s", out)
@@ -405,8 +405,8 @@ func TestReceiverKilled(t *testing.T) {
 	defer c.Close()
 	files, err := c.Files()
 	require.NoError(t, err)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childVar+"=printer")
+	cmd := testenv.SelfCommand("-test.run=^$")
+	cmd.Env = append(cmd.Env, childVar+"=printer")
 	cmd.ExtraFiles = files
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

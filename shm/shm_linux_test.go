@@ -117,8 +117,8 @@ func startChild(t *testing.T, opts *shm.Options) (*shm.Channel, *exec.Cmd) {
 	t.Cleanup(func() { c.Close() })
 	files, err := c.Files()
 	require.NoError(t, err)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childVar+"=echo")
+	cmd := testenv.SelfCommand("-test.run=^$")
+	cmd.Env = append(cmd.Env, childVar+"=echo")
 	cmd.ExtraFiles = files
 	cmd.Stderr = os.Stderr
 	err = cmd.Start()

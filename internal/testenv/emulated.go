@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -68,11 +69,33 @@ var (
 // trySelfExec starts os.Args[0] running no test and stops it: exec reports
 // a refused format synchronously, from Start.
 func trySelfExec() error {
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1")
+	cmd := SelfCommand("-test.run=^$", "-test.count=1")
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	return nil
+}
+
+// SelfCommand returns a command that runs the test binary (os.Args[0])
+// again with args, in ChildEnv (cmd.Env: add to it).
+func SelfCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = ChildEnv()
+	return cmd
+}
+
+// ChildEnv returns the environment for a child process a test starts from
+// its own binary: the test's, with the race detector's sleep at exit
+// turned off unless GORACE sets it. A race-enabled binary sleeps a second
+// at exit by default, so that racing goroutines get reported
+// (atexit_sleep_ms), and the test that started the child waits for it: a
+// second a child, for nothing.
+func ChildEnv() []string {
+	env := os.Environ()
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		env = append(env, "GORACE="+strings.TrimSpace(g+" atexit_sleep_ms=0"))
+	}
+	return env
 }

@@ -3,6 +3,8 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -79,5 +81,28 @@ func TestRequireSelfExec(t *testing.T) {
 		require.ErrorIs(t, probe, syscall.ENOEXEC)
 		assert.Contains(t, r.skipped, "binfmt_misc")
 		assert.Contains(t, r.skipped, "exec format error")
+	}
+}
+
+func TestSelfCommand(t *testing.T) {
+	last := func(env []string, key string) string {
+		v := ""
+		for _, kv := range env {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+				v = val
+			}
+		}
+		return v
+	}
+	for _, tt := range []struct{ gorace, want string }{
+		{"", "atexit_sleep_ms=0"},
+		{"halt_on_error=1", "halt_on_error=1 atexit_sleep_ms=0"},
+		{"atexit_sleep_ms=500", "atexit_sleep_ms=500"}, // the user's choice stands
+	} {
+		t.Setenv("GORACE", tt.gorace)
+		cmd := SelfCommand("-test.run=^$", "-x")
+		assert.Equal(t, []string{os.Args[0], "-test.run=^$", "-x"}, cmd.Args)
+		assert.Equal(t, tt.want, last(cmd.Env, "GORACE"), "GORACE=%q", tt.gorace)
+		assert.Equal(t, os.Getenv("PATH"), last(cmd.Env, "PATH"), "the test's environment is kept")
 	}
 }

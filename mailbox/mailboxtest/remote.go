@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"syscall"
@@ -72,8 +71,8 @@ func StartRemote(t *testing.T, name string, files []*os.File) mailbox.Channel {
 		theirs.Close()
 		t.Fatalf("mailboxtest: %v", err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), remoteVar+"="+name, remoteFilesVar+"="+strconv.Itoa(len(files)))
+	cmd := testenv.SelfCommand("-test.run=^$")
+	cmd.Env = append(cmd.Env, remoteVar+"="+name, remoteFilesVar+"="+strconv.Itoa(len(files)))
 	cmd.ExtraFiles = append([]*os.File{theirs}, files...)
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
