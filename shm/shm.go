@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -360,7 +361,7 @@ func (c *Channel) MaxMessage() int { return c.maxMsg }
 // ring's slots are this endpoint's quota of queued messages: a full ring
 // is also a *mailbox.LimitError (mailbox.ErrLimit) on the queue depth.
 func (c *Channel) TrySend(msg []byte) error {
-	if err := c.trySend(msg, false); err != nil {
+	if err := c.trySend(msg, false, 0); err != nil {
 		if err == mailbox.ErrFull {
 			n := int64(c.slots)
 			err = fmt.Errorf("%w: %w", err, &mailbox.LimitError{Limit: "queue depth", Max: n, Value: n + 1})
@@ -378,8 +379,16 @@ func (c *Channel) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > c.maxMsg {
 		return c.err("send", mailbox.ErrTooLarge)
 	}
-	return c.block(ctx, "send", mailbox.ErrFull, func(armed bool) (int, error) {
-		return 0, c.trySend(msg, armed)
+	if ctx.Err() == nil { // the common case, without blockN's closure
+		if err := c.trySend(msg, false, 0); err != mailbox.ErrFull {
+			if err != nil {
+				return c.err("send", err)
+			}
+			return nil
+		}
+	}
+	return c.block(ctx, "send", mailbox.ErrFull, func(armed bool, spins int) (int, error) {
+		return 0, c.trySend(msg, armed, spins)
 	})
 }
 
@@ -388,7 +397,7 @@ func (c *Channel) Send(ctx context.Context, msg []byte) error {
 // message stays queued), mailbox.ErrBroken, ErrPeerExited (nothing left
 // from an exited peer) or os.ErrClosed.
 func (c *Channel) TryRecv(buf []byte) (int, error) {
-	n, err := c.tryRecv(buf, false)
+	n, err := c.tryRecv(buf, false, 0)
 	if err != nil {
 		return n, c.err("recv", err)
 	}
@@ -397,12 +406,20 @@ func (c *Channel) TryRecv(buf []byte) (int, error) {
 
 // Recv is TryRecv that waits for a message as Send waits for a slot.
 func (c *Channel) Recv(ctx context.Context, buf []byte) (int, error) {
-	return c.blockN(ctx, "recv", mailbox.ErrEmpty, func(armed bool) (int, error) {
-		return c.tryRecv(buf, armed)
+	if ctx.Err() == nil { // the common case, as in Send
+		if n, err := c.tryRecv(buf, false, 0); err != mailbox.ErrEmpty {
+			if err != nil {
+				return n, c.err("recv", err)
+			}
+			return n, nil
+		}
+	}
+	return c.blockN(ctx, "recv", mailbox.ErrEmpty, func(armed bool, spins int) (int, error) {
+		return c.tryRecv(buf, armed, spins)
 	})
 }
 
-func (c *Channel) block(ctx context.Context, op string, again error, try func(armed bool) (int, error)) error {
+func (c *Channel) block(ctx context.Context, op string, again error, try func(armed bool, spins int) (int, error)) error {
 	_, err := c.blockN(ctx, op, again, try)
 	return err
 }
@@ -410,37 +427,44 @@ func (c *Channel) block(ctx context.Context, op string, again error, try func(ar
 // blockN runs try until it returns something other than again: busy
 // polling first, then with this side's sleeper counter raised (armed),
 // sleeping between tries until the peer signals.
-func (c *Channel) blockN(ctx context.Context, op string, again error, try func(armed bool) (int, error)) (int, error) {
+//
+// The busy poll is try's own: a call retries up to spins times, with a
+// spin.Pause between tries, under the lock it takes once (a lock and an
+// unlock per poll made a poll cost two locked instructions and some
+// hundred others, which a peer on the other hyperthread of the core
+// pays for). Between calls, blockN yields, as spin.Spinner does every
+// spin.DefaultYieldEvery spins, and checks ctx and Close, so the lock is
+// held for at most that many pauses (about 2 us) at a time.
+func (c *Channel) blockN(ctx context.Context, op string, again error, try func(armed bool, spins int) (int, error)) (int, error) {
 	if ctx.Err() != nil {
 		return 0, c.err(op, mailbox.CtxErr(ctx))
 	}
-	sp := spin.Spinner{Budget: c.busyPoll}
-	for {
-		n, err := try(false)
+	for left := max(c.busyPoll, 0); ; {
+		k := min(left, spin.DefaultYieldEvery-1)
+		n, err := try(false, k)
 		if err != again {
 			if err != nil {
 				return n, c.err(op, err)
 			}
 			return n, nil
 		}
-		if c.busyPoll <= 0 || !sp.Spin() {
+		if left -= k + 1; left < 0 {
 			break
 		}
-		if sp.Spins()&63 == 0 { // a long busy poll still ends with ctx or Close
-			select {
-			case <-ctx.Done():
-				return 0, c.err(op, mailbox.CtxErr(ctx))
-			case <-c.done:
-				return 0, c.err(op, os.ErrClosed)
-			default:
-			}
+		runtime.Gosched() // the spin that yields
+		select {          // a long busy poll still ends with ctx or Close
+		case <-ctx.Done():
+			return 0, c.err(op, mailbox.CtxErr(ctx))
+		case <-c.done:
+			return 0, c.err(op, os.ErrClosed)
+		default:
 		}
 	}
 	for {
 		// Take the wait channel before the armed try: a wake-up after
 		// that try closes this channel or a later one, after this one.
 		ch := c.waitChan()
-		n, err := try(true)
+		n, err := try(true, 0)
 		if err != again {
 			if err != nil {
 				return n, c.err(op, err)
@@ -469,12 +493,29 @@ func (c *Channel) disarm() {
 	c.mu.RUnlock()
 }
 
-// trySend enqueues msg. When armed and the ring is full, it leaves the
-// sleeper counter raised for the caller's sleep; otherwise it leaves it
-// as it found it.
-func (c *Channel) trySend(msg []byte, armed bool) error {
-	c.lockTx()
-	defer c.unlockTx()
+// trySend enqueues msg, retrying up to spins times while the ring is
+// full, with a spin.Pause before each retry. When armed and the ring is
+// full, it leaves the sleeper counter raised for the caller's sleep;
+// otherwise it leaves it as it found it.
+func (c *Channel) trySend(msg []byte, armed bool, spins int) error {
+	// No defer, and the lock chosen here rather than in a call: this is
+	// the path of every message (sendLocked never panics).
+	if c.mpmc {
+		c.mu.RLock()
+	} else {
+		c.sendMu.Lock()
+	}
+	err := c.sendLocked(msg, armed, spins)
+	if c.mpmc {
+		c.mu.RUnlock()
+	} else {
+		c.sendMu.Unlock()
+	}
+	return err
+}
+
+// sendLocked is trySend with the lock held.
+func (c *Channel) sendLocked(msg []byte, armed bool, spins int) error {
 	if c.mem == nil || c.closed.Load() {
 		return os.ErrClosed
 	}
@@ -488,6 +529,10 @@ func (c *Channel) trySend(msg []byte, armed bool) error {
 		atomic.AddUint32(c.self.sleepers, 1)
 	}
 	err := c.tx.Enqueue(msg)
+	for ; err == mailbox.ErrFull && spins > 0 && !c.closed.Load(); spins-- {
+		spin.Pause()
+		err = c.tx.Enqueue(msg)
+	}
 	if err == nil {
 		c.kickPeer()
 	}
@@ -504,10 +549,25 @@ func (c *Channel) trySend(msg []byte, armed bool) error {
 	return err
 }
 
-// tryRecv dequeues into buf, with the sleeper counter as in trySend.
-func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
-	c.lockRx()
-	defer c.unlockRx()
+// tryRecv dequeues into buf, with spins and the sleeper counter as in
+// trySend.
+func (c *Channel) tryRecv(buf []byte, armed bool, spins int) (int, error) {
+	if c.mpmc {
+		c.mu.RLock()
+	} else {
+		c.recvMu.Lock()
+	}
+	n, err := c.recvLocked(buf, armed, spins)
+	if c.mpmc {
+		c.mu.RUnlock()
+	} else {
+		c.recvMu.Unlock()
+	}
+	return n, err
+}
+
+// recvLocked is tryRecv with the lock held.
+func (c *Channel) recvLocked(buf []byte, armed bool, spins int) (int, error) {
 	if c.mem == nil || c.closed.Load() {
 		return 0, os.ErrClosed
 	}
@@ -515,6 +575,10 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 		atomic.AddUint32(c.self.sleepers, 1)
 	}
 	n, err := c.rx.Dequeue(buf)
+	for ; err == mailbox.ErrEmpty && spins > 0 && !c.closed.Load(); spins-- {
+		spin.Pause()
+		n, err = c.rx.Dequeue(buf)
+	}
 	if err == nil {
 		c.kickPeer()
 	}
@@ -534,43 +598,6 @@ func (c *Channel) tryRecv(buf []byte, armed bool) (int, error) {
 		atomic.AddUint32(c.self.sleepers, ^uint32(0))
 	}
 	return n, err
-}
-
-// lockTx takes what a send needs: the mapping kept alive, and the
-// producer to itself. With SPSC rings sendMu does both (Close takes it
-// before unmapping), so a message costs one lock, not two; an MPMC ring
-// needs no serializing, and the read lock keeps the mapping.
-func (c *Channel) lockTx() {
-	if c.mpmc {
-		c.mu.RLock()
-	} else {
-		c.sendMu.Lock()
-	}
-}
-
-func (c *Channel) unlockTx() {
-	if c.mpmc {
-		c.mu.RUnlock()
-	} else {
-		c.sendMu.Unlock()
-	}
-}
-
-// lockRx is lockTx for a receive, with recvMu.
-func (c *Channel) lockRx() {
-	if c.mpmc {
-		c.mu.RLock()
-	} else {
-		c.recvMu.Lock()
-	}
-}
-
-func (c *Channel) unlockRx() {
-	if c.mpmc {
-		c.mu.RUnlock()
-	} else {
-		c.recvMu.Unlock()
-	}
 }
 
 // kickPeer signals the peer's eventfd when one of its callers may be
