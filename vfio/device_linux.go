@@ -50,7 +50,7 @@ func Open(pciAddr string, opts *Options) (*Device, error) {
 			drv = "no driver"
 		}
 		return fail(fmt.Errorf("%w (bound to %s)", ErrNotBound, drv),
-			"bind it: pci.Bind(addr, \"vfio-pci\"), or driverctl set-override "+pciAddr+" vfio-pci, after modprobe vfio-pci")
+			"bind it to vfio-pci: ipcctl bind "+pciAddr+", or driverctl set-override "+pciAddr+" vfio-pci after modprobe vfio-pci")
 	}
 	group, err := IOMMUGroup(o.sysRoot(), pciAddr)
 	if err != nil {

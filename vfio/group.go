@@ -95,5 +95,5 @@ func CheckViable(group int, members []GroupMember) error {
 		return nil
 	}
 	return &Error{Op: "open group " + strconv.Itoa(group), Err: fmt.Errorf("%w: %s", ErrNotViable, strings.Join(bad, ", ")),
-		Hint: "every device of the group must be bound to vfio-pci or to no driver: pci.Bind(addr, \"vfio-pci\") or echo the address to /sys/bus/pci/devices/<addr>/driver/unbind"}
+		Hint: "every device of the group must be bound to vfio-pci or to no driver: ipcctl bind ADDR for each, or echo ADDR > /sys/bus/pci/devices/ADDR/driver/unbind"}
 }

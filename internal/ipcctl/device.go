@@ -350,15 +350,24 @@ func (d *device) Close() error {
 
 // vfioOpenError turns an error of vfio.Open into one that says what to do.
 func vfioOpenError(n devName, err error) error {
+	// Each case's remedy replaces the one vfio.Error carries, which says
+	// much the same: one remedy, not two.
+	lib := err
+	var ve *vfio.Error
+	if errors.As(err, &ve) && ve.Hint != "" {
+		c := *ve
+		c.Hint = ""
+		lib = &c
+	}
 	switch {
 	case errors.Is(err, vfio.ErrNotBound):
-		return fmt.Errorf("%s: not bound to vfio-pci: run ipcctl bind %s vfio-pci (%w)", n, n.ID, err)
+		return fmt.Errorf("%s: %w (run ipcctl bind %s vfio-pci)", n, lib, n.ID)
 	case errors.Is(err, vfio.ErrNotViable):
-		return fmt.Errorf("%s: %w (bind every device of the group to vfio-pci with ipcctl bind ADDR vfio-pci, or unbind it; ipcctl doctor lists them)", n, err)
+		return fmt.Errorf("%s: %w (bind every device of the group to vfio-pci with ipcctl bind ADDR vfio-pci, or unbind it; ipcctl doctor lists them)", n, lib)
 	case errors.Is(err, vfio.ErrNoIOMMU):
-		return fmt.Errorf("%s: %w (turn the IOMMU on: intel_iommu=on or amd_iommu=on on the kernel command line; ipcctl doctor checks it)", n, err)
+		return fmt.Errorf("%s: %w (turn the IOMMU on: intel_iommu=on or amd_iommu=on on the kernel command line; ipcctl doctor checks it)", n, lib)
 	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("%s: %w (run as root, or give your user /dev/vfio/N with a udev rule)", n, err)
+		return fmt.Errorf("%s: %w (run as root, or give your user /dev/vfio/N with a udev rule)", n, lib)
 	}
 	return fmt.Errorf("%s: %w", n, err)
 }
