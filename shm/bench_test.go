@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipcu/ipcu/dmaring"
 	"github.com/ipcu/ipcu/internal/cbaseline"
+	"github.com/ipcu/ipcu/internal/futex"
 	"github.com/ipcu/ipcu/internal/spin"
 	"github.com/ipcu/ipcu/internal/testenv"
 	"github.com/ipcu/ipcu/mailbox/mailboxtest"
@@ -637,25 +638,18 @@ func BenchmarkWakeup(b *testing.B) {
 	})
 }
 
-// The futex operations of linux/futex.h (golang.org/x/sys/unix does not
-// name them), without FUTEX_PRIVATE_FLAG: between processes.
-const (
-	futexWaitOp = 0 // FUTEX_WAIT
-	futexWakeOp = 1 // FUTEX_WAKE
-)
-
+// futexWait sleeps while *w holds v (internal/futex: shared between
+// processes). A changed value (EAGAIN) or a signal (EINTR) returns nil:
+// the callers look at the word again.
 func futexWait(w *uint32, v uint32) error {
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWaitOp, uintptr(v), 0, 0, 0)
-	if errno != 0 && errno != unix.EAGAIN && errno != unix.EINTR {
-		return errno
+	if err := futex.Wait(w, v, nil); err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+		return err
 	}
 	return nil
 }
 
+// futexWake wakes one waiter on w.
 func futexWake(w *uint32) error {
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakeOp, 1, 0, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
+	_, err := futex.Wake(w, 1)
+	return err
 }

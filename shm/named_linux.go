@@ -2,13 +2,15 @@ package shm
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcu/ipcu/internal/futex"
 )
 
 // futexWaker wakes through futexes on the wake words in the shared
@@ -35,8 +37,10 @@ func (w *futexWaker) wait() error {
 			return nil
 		}
 		// Sleeps unless the word changed since the load (EAGAIN); a
-		// signal (EINTR) or a spurious return loops.
-		_ = futex(w.self, futexWait, w.last)
+		// signal (EINTR), a spurious return or any error loops. A wait
+		// blocks its thread; the runtime hands its P to another one
+		// meanwhile.
+		_ = futex.Wait(w.self, w.last, nil)
 	}
 }
 
@@ -45,32 +49,22 @@ func (w *futexWaker) signal() error {
 		return os.ErrClosed
 	}
 	atomic.AddUint32(w.peer, 1)
-	return futex(w.peer, futexWake, 1<<31-1)
+	return wakeAll(w.peer)
 }
 
 // close stops wait: it increments this side's own word and wakes it.
 func (w *futexWaker) close() error {
 	w.closed.Store(true)
 	atomic.AddUint32(w.self, 1)
-	return futex(w.self, futexWake, 1<<31-1)
+	return wakeAll(w.self)
 }
 
-// Futex operations (linux/futex.h), which x/sys/unix does not define.
-const (
-	futexWait = 0
-	futexWake = 1
-)
-
-// futex runs FUTEX_WAIT or FUTEX_WAKE, shared between processes (no
-// FUTEX_PRIVATE_FLAG), without a timeout. A wait blocks its thread; the
-// runtime hands its P to another one meanwhile.
-func futex(addr *uint32, op int, val uint32) error {
-	_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), uintptr(op), uintptr(val), 0, 0, 0)
-	switch e {
-	case 0, unix.EAGAIN, unix.EINTR:
-		return nil
-	}
-	return os.NewSyscallError("futex", e)
+// wakeAll wakes every waiter on the futex word addr (shared between
+// processes: internal/futex). FUTEX_WAKE does not sleep, so it fails with
+// neither EAGAIN nor EINTR: its error is a real one.
+func wakeAll(addr *uint32) error {
+	_, err := futex.Wake(addr, math.MaxInt32)
+	return err
 }
 
 // checkName refuses names that are not a single path component.

@@ -3,12 +3,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcu/ipcu/internal/futex"
 )
 
 // Shared memory with a lock, as a pthread program would do it: a futex
@@ -20,13 +23,8 @@ import (
 // the same way for the slot to be empty. Like a default pthread mutex it
 // sleeps in the kernel when it finds the lock taken, and never spins for
 // it; the waits for the flag spin (PAUSE) between lock attempts. One
-// process, two locked OS threads (pinned with -cpus).
-
-// futex operations of linux/futex.h, without FUTEX_PRIVATE_FLAG.
-const (
-	futexWait = 0 // FUTEX_WAIT
-	futexWake = 1 // FUTEX_WAKE
-)
+// process, two locked OS threads (pinned with -cpus). The futex calls are
+// internal/futex's, which are the non-private ones.
 
 // mutexSlot is one direction's slot in the mapping: the lock word, the
 // flag and length words, and the payload from offset 64.
@@ -54,9 +52,10 @@ func (s *mutexSlot) acquire() error {
 		c = atomic.SwapUint32(s.lock, 2)
 	}
 	for c != 0 {
-		_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(s.lock)), futexWait, 2, 0, 0, 0)
-		if errno != 0 && errno != unix.EAGAIN && errno != unix.EINTR {
-			return os.NewSyscallError("futex", errno)
+		// The word was no longer 2 (EAGAIN) or a signal came (EINTR):
+		// swap again.
+		if err := futex.Wait(s.lock, 2, nil); err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+			return err
 		}
 		c = atomic.SwapUint32(s.lock, 2)
 	}
@@ -66,8 +65,8 @@ func (s *mutexSlot) acquire() error {
 func (s *mutexSlot) release() error {
 	if atomic.AddUint32(s.lock, ^uint32(0)) != 0 {
 		atomic.StoreUint32(s.lock, 0)
-		if _, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(s.lock)), futexWake, 1, 0, 0, 0); errno != 0 {
-			return os.NewSyscallError("futex", errno)
+		if _, err := futex.Wake(s.lock, 1); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,5 +1,3 @@
-//go:build linux
-
 package main
 
 import (
@@ -8,21 +6,13 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcu/ipcu/internal/mq"
 )
 
-// POSIX message queues: golang.org/x/sys/unix has no wrappers, so these
-// call mq_open(2) and friends directly, as ebpf's benchmarks do. The
-// unsafe conversions are of Go pointers passed to the system calls.
-
-// mqAttr is struct mq_attr of linux/mqueue.h (four longs and four
-// reserved longs; 64-bit on 64-bit kernels, 32-bit on 32-bit ones).
-type mqAttr struct {
-	Flags, MaxMsg, MsgSize, CurMsgs int
-	_                               [4]int
-}
+// POSIX message queues, through internal/mq.
 
 // mqDepth is the queue's depth: the default of /proc/sys/fs/mqueue/msg_max,
 // which an unprivileged process may not exceed.
@@ -33,23 +23,16 @@ var mqSeq atomic.Int64
 // mqOpen creates a queue of mqDepth messages of msgSize bytes, opened
 // read-write, and unlinks its name at once (the descriptor keeps it).
 func mqOpen(msgSize int) (int, error) {
-	// The system call takes the name without glibc's leading slash.
 	name := "ipcbench-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(mqSeq.Add(1), 10)
-	p, err := unix.BytePtrFromString(name)
+	fd, err := mq.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600, &mq.Attr{MaxMsg: mqDepth, MsgSize: msgSize})
 	if err != nil {
 		return -1, err
 	}
-	attr := mqAttr{MaxMsg: mqDepth, MsgSize: msgSize}
-	fd, _, e := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)),
-		unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600, uintptr(unsafe.Pointer(&attr)), 0, 0)
-	if e != 0 {
-		return -1, os.NewSyscallError("mq_open", e)
+	if err := mq.Unlink(name); err != nil {
+		unix.Close(fd)
+		return -1, err
 	}
-	if _, _, e := unix.Syscall(unix.SYS_MQ_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0); e != 0 {
-		unix.Close(int(fd))
-		return -1, os.NewSyscallError("mq_unlink", e)
-	}
-	return int(fd), nil
+	return fd, nil
 }
 
 // mqMaxMessage returns the largest message of the two queues ipcbench
@@ -87,30 +70,11 @@ func mqFits(size int) bool {
 // mqEnd sends on one queue and receives from the other.
 type mqEnd struct{ out, in int }
 
-func (e *mqEnd) send(msg []byte) error {
-	for {
-		_, _, errno := unix.Syscall6(unix.SYS_MQ_TIMEDSEND, uintptr(e.out), uintptr(unsafe.Pointer(unsafe.SliceData(msg))), uintptr(len(msg)), 0, 0, 0)
-		if errno == unix.EINTR {
-			continue
-		}
-		if errno != 0 {
-			return os.NewSyscallError("mq_timedsend", errno)
-		}
-		return nil
-	}
-}
+func (e *mqEnd) send(msg []byte) error { return mq.Send(e.out, msg, 0) }
 
 func (e *mqEnd) recv(buf []byte) (int, error) {
-	for {
-		n, _, errno := unix.Syscall6(unix.SYS_MQ_TIMEDRECEIVE, uintptr(e.in), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), 0, 0, 0)
-		if errno == unix.EINTR {
-			continue
-		}
-		if errno != 0 {
-			return 0, os.NewSyscallError("mq_timedreceive", errno)
-		}
-		return int(n), nil
-	}
+	n, _, err := mq.Receive(e.in, buf)
+	return n, err
 }
 
 // openMQ is two POSIX message queues, one each way.

@@ -1,0 +1,9 @@
+package futex
+
+import (
+	"testing"
+
+	"github.com/ipcu/ipcu/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
