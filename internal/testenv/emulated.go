@@ -67,8 +67,15 @@ var (
 )
 
 // trySelfExec starts os.Args[0] running no test and stops it: exec reports
-// a refused format synchronously, from Start.
+// a refused format synchronously, from Start. Under emulation with no
+// binfmt_misc handler registered at all it does not try, and returns
+// ENOEXEC: qemu-user's emulated fork can hang when the exec fails (seen
+// with qemu-arm-static, the parent stuck in wait4 for a child that never
+// exits).
 func trySelfExec() error {
+	if Emulated() != "" && !binfmtHandlers(binfmtDir) {
+		return fmt.Errorf("no binfmt_misc handler in %s: %w", binfmtDir, syscall.ENOEXEC)
+	}
 	cmd := SelfCommand("-test.run=^$", "-test.count=1")
 	if err := cmd.Start(); err != nil {
 		return err
@@ -98,4 +105,22 @@ func ChildEnv() []string {
 		env = append(env, "GORACE="+strings.TrimSpace(g+" atexit_sleep_ms=0"))
 	}
 	return env
+}
+
+// binfmtDir is where binfmt_misc lists its handlers, one file each beside
+// "register" and "status".
+const binfmtDir = "/proc/sys/fs/binfmt_misc"
+
+// binfmtHandlers reports whether dir lists any binfmt_misc handler.
+func binfmtHandlers(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if n := e.Name(); n != "register" && n != "status" {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,4 +106,14 @@ func TestSelfCommand(t *testing.T) {
 		assert.Equal(t, tt.want, last(cmd.Env, "GORACE"), "GORACE=%q", tt.gorace)
 		assert.Equal(t, os.Getenv("PATH"), last(cmd.Env, "PATH"), "the test's environment is kept")
 	}
+}
+
+func TestBinfmtHandlers(t *testing.T) {
+	dir := t.TempDir()
+	assert.False(t, binfmtHandlers(filepath.Join(dir, "missing")), "not mounted")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "register"), nil, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), []byte("enabled\n"), 0o600))
+	assert.False(t, binfmtHandlers(dir), "mounted, no handler")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "qemu-aarch64"), []byte("enabled\n"), 0o600))
+	assert.True(t, binfmtHandlers(dir))
 }

@@ -33,10 +33,23 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 // TestEndToEnd runs every transport with a small iteration count and
 // checks the JSON and the SVG plot.
 func TestEndToEnd(t *testing.T) {
-	testenv.RequireSelfExec(t) // shm-proc runs the binary again as its peer
 	const n = 200
+	// Under a user-mode emulator the peer-process transports are left
+	// out: the kernel cannot run the binary again without a binfmt_misc
+	// handler, and qemu-user's emulated fork can hang when the exec fails
+	// (seen with qemu-arm-static: the parent stuck in wait4).
+	var all []transport
+	var names []string
+	for _, tr := range transports() {
+		if emu := testenv.Emulated(); emu != "" && strings.HasPrefix(tr.name, "shm-proc") {
+			t.Logf("under %s: %s left out: it runs the binary again as its peer", emu, tr.name)
+			continue
+		}
+		all, names = append(all, tr), append(names, tr.name)
+	}
 	svg := filepath.Join(t.TempDir(), "lat.svg")
-	code, out, stderr := runCmd(t, "-n", "200", "-warmup", "50", "-duration", "0", "-sizes", "64,4096", "-json", "-plot", svg)
+	code, out, stderr := runCmd(t, "-n", "200", "-warmup", "50", "-duration", "0", "-sizes", "64,4096", "-json", "-plot", svg,
+		"-transports", strings.Join(names, ","))
 	require.Equal(t, exitOK, code, "stderr:\n%s", stderr)
 
 	var r Report
@@ -52,7 +65,6 @@ func TestEndToEnd(t *testing.T) {
 
 	// Every transport of the registry is there, in order, measured or
 	// skipped with a reason.
-	all := transports()
 	require.Len(t, r.Transports, len(all))
 	for i, tr := range r.Transports {
 		assert.Equal(t, all[i].name, tr.Name)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/ipcu/ipcu/dmaring"
@@ -100,6 +101,11 @@ func shmProcOpener(poll int) func(*env, int) (*pair, error) {
 		}
 		if err != nil {
 			ch.Close()
+			if errors.Is(err, syscall.ENOEXEC) {
+				// Run under a user-mode emulator (qemu-user) without a
+				// binfmt_misc handler, the kernel cannot run the binary.
+				return nil, skip(fmt.Sprintf("cannot run ipcbench again as the peer: %v", err))
+			}
 			return nil, fmt.Errorf("starting the peer process: %w", err)
 		}
 		if err := ch.WatchProcess(cmd.Process); err != nil {
