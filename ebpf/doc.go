@@ -41,7 +41,8 @@
 // futexes: the map's pages are vmalloc pages without a file mapping to key
 // the futex on; TestFutexOnMapMemory checks this, and fails should a
 // kernel accept it). So Send and Recv retry Options.BusyPoll times,
-// yielding the processor between retries, and then sleep with exponential
+// pausing the CPU between retries and yielding the processor every 64
+// (internal/spin, as shm's channels do), and then sleep with exponential
 // backoff, from 10µs doubling to 1ms, until they succeed, their context
 // is done, the channel is closed (Close wakes them with os.ErrClosed) or
 // a watched peer exits. The cost is latency after idle (up to about a
