@@ -15,8 +15,16 @@ type sysCmd struct {
 	cmd *exec.Cmd
 }
 
-// cloneFlags are the namespaces a Cmd's child gets.
-const cloneFlags = unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS
+// cloneFlags are the namespaces a Cmd's child gets from clone(2), and
+// unshareFlags the one it gets from unshare(2) in the child, before exec:
+// the mount namespace, because for it Go's exec then makes / recursively
+// private, so that nothing the child mounts (before Init, or ever, if it
+// does not call Init) propagates back to this process's namespace through
+// shared mounts.
+const (
+	cloneFlags   = unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWUTS
+	unshareFlags = unix.CLONE_NEWNS
+)
 
 // Start starts the child in new IPC, network, mount, PID and UTS
 // namespaces, in a process group of its own, with the granted files as
@@ -46,9 +54,11 @@ func (c *Cmd) Start() error {
 		Stderr:     c.Stderr,
 		ExtraFiles: c.granted,
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: cloneFlags,
-			Setpgid:    true,
-			Pdeathsig:  syscall.SIGKILL,
+
+			Cloneflags:   cloneFlags,
+			Unshareflags: unshareFlags,
+			Setpgid:      true,
+			Pdeathsig:    syscall.SIGKILL,
 		},
 	}
 	if c.Path != selfExe && !containsSlash(c.Path) {

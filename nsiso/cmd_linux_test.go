@@ -173,6 +173,31 @@ func TestCommand(t *testing.T) {
 	assert.Equal(t, "1\n0\n1\n2\n3\n", out.String(), "the shell's PID, and its descriptors (3: the one ls reads through)")
 }
 
+// TestChildMountsStayInside: a child that mounts without calling Init
+// (a shell here) does so in its own mount namespace only, even under a
+// mount that is shared in this process's namespace, whose mounts would
+// otherwise propagate back.
+func TestChildMountsStayInside(t *testing.T) {
+	requireNS(t)
+	dir := t.TempDir()
+	require.NoError(t, unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"))
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) }) // and anything under it
+	require.NoError(t, unix.Mount("", dir, "", unix.MS_SHARED, ""))
+	sub := filepath.Join(dir, "sub")
+	require.NoError(t, os.Mkdir(sub, 0o755))
+
+	cmd := nsiso.Command("sh", "-c", "mount -t tmpfs child "+sub+" && grep -c ' "+sub+" ' /proc/self/mountinfo")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Run())
+	require.Equal(t, "1\n", out.String(), "the child sees its mount")
+
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	assert.NotContains(t, string(info), " "+sub+" ", "the child's mount propagated to this process's namespace")
+}
+
 func closeAll(files []*os.File) {
 	for _, f := range files {
 		f.Close()

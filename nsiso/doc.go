@@ -36,7 +36,9 @@
 // from the remounted directories, and so does /sys. A child started with
 // Command that does not call Init (any non-Go program) gets the namespaces
 // but sees the host's /dev/shm, /tmp and /proc through its copy of the
-// mount tree, and keeps any descriptor it inherited without O_CLOEXEC.
+// mount tree, and keeps any descriptor it inherited without O_CLOEXEC;
+// what it mounts stays in its namespace all the same (Start makes the
+// child's / recursively private before exec).
 //
 // # Requirements
 //

@@ -3,10 +3,15 @@ package nsiso
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcu/ipcu/internal/leakcheck"
+	"github.com/ipcu/ipcu/internal/testenv"
 )
 
 func TestNSError(t *testing.T) {
@@ -60,4 +65,29 @@ func TestChildEnv(t *testing.T) {
 	assert.Equal(t, []string{"A=1", envInit + "X=kept", envInit + "=2", envRole + "=worker"}, c.childEnv())
 	assert.Equal(t, []string{os.Args[0], "-x"}, c.Args)
 	assert.Equal(t, "/proc/self/exe", c.Path)
+}
+
+// TestNewFailureReleases: a New that fails after the network namespace
+// exists (here, at the mount of a directory that is not there) closes its
+// handle on it, the namespace's last reference.
+func TestNewFailureReleases(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.Require(t, "namespaces", Supported())
+	before, err := leakcheck.Take()
+	require.NoError(t, err)
+	shmDir = filepath.Join(t.TempDir(), "missing")
+	defer func() { shmDir = "/dev/shm" }()
+	for range 3 {
+		d, err := New(nil)
+		require.Error(t, err)
+		assert.Nil(t, d)
+		assert.ErrorIs(t, err, unix.ENOENT)
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, "mount tmpfs on "+shmDir, e.Op)
+		assert.NotContains(t, err.Error(), e.Op+": "+e.Op, "the step is named once")
+	}
+	after, err := leakcheck.Take()
+	require.NoError(t, err)
+	assert.Empty(t, before.Leaks(after), "descriptors left by the failed New calls")
 }

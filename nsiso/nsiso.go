@@ -18,7 +18,8 @@ var (
 )
 
 // Error is the error of setting up a domain or a child: Op names the step
-// ("unshare", "mount /dev/shm", "start", "init") and Err is the cause,
+// ("unshare ipc, mnt", "mount tmpfs on /dev/shm", "start", "init") and Err
+// is the cause,
 // which errors.Is and errors.As reach through Unwrap. Errors of the
 // function run in a domain are returned as they are.
 type Error struct {
@@ -121,6 +122,8 @@ var errGoexit = errors.New("the function called runtime.Goexit; the domain is cl
 // thread, while it runs an earlier function; once f has started, Run
 // waits for it. f must not call runtime.Goexit (t.FailNow, require.X):
 // the thread dies with it, Run returns an error and the domain is closed.
+// An unbalanced runtime.UnlockOSThread in f does not free the thread: the
+// domain locks it twice.
 // Goroutines f starts run outside the domain. After Close, Run fails with
 // an error wrapping os.ErrClosed.
 func (d *Domain) Run(ctx context.Context, f func() error) error {

@@ -3,7 +3,6 @@ package nsiso
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 
@@ -48,6 +47,9 @@ func New(opts *Options) (*Domain, error) {
 	go d.thread(o, ready, nil)
 	if err := <-ready; err != nil {
 		<-d.done
+		// The network namespace's handle, if enter got that far, is the
+		// last reference to the namespace: close it.
+		_ = d.release()
 		return nil, err
 	}
 	return d, nil
@@ -58,6 +60,9 @@ func New(opts *Options) (*Domain, error) {
 // terminates the thread instead of giving it to another goroutine.
 // locked, if not nil, is closed once the thread is locked.
 func (d *Domain) thread(o Options, ready chan<- error, locked chan<- struct{}) {
+	// Twice: an unbalanced runtime.UnlockOSThread in a function given to
+	// Run undoes one, and the thread stays locked (LockOSThread nests).
+	runtime.LockOSThread()
 	runtime.LockOSThread()
 	if locked != nil {
 		close(locked)
@@ -72,12 +77,14 @@ func (d *Domain) thread(o Options, ready chan<- error, locked chan<- struct{}) {
 		go d.thread(o, ready, next)
 		<-next
 		runtime.UnlockOSThread() // unaltered
+		runtime.UnlockOSThread()
 		return
 	}
 	defer close(d.done)
 	altered, err := enter(o, &d.net)
 	if err != nil {
 		if !altered {
+			runtime.UnlockOSThread()
 			runtime.UnlockOSThread()
 		}
 		ready <- err
@@ -111,6 +118,10 @@ func enter(o Options, net *netns.NsHandle) (altered bool, err error) {
 	return true, nil
 }
 
+// shmDir is where a domain mounts its tmpfs: /dev/shm, but in a test of
+// what a failed mount leaves behind.
+var shmDir = "/dev/shm"
+
 // setupMounts makes the calling thread's mount namespace private and
 // mounts fresh tmpfs on /dev/shm, on /tmp if tmp, and a fresh proc on
 // /proc if proc.
@@ -124,7 +135,7 @@ func setupMounts(size int64, tmp, proc bool) error {
 	if size > 0 {
 		data += ",size=" + strconv.FormatInt(size, 10)
 	}
-	dirs := []string{"/dev/shm"}
+	dirs := []string{shmDir}
 	if tmp {
 		dirs = append(dirs, "/tmp")
 	}
@@ -156,7 +167,7 @@ func nsError(op string, err error) error {
 	case errors.Is(err, unix.ENOSPC):
 		return &Error{Op: op, Err: fmt.Errorf("the limit on namespaces is reached (/proc/sys/user/max_*_namespaces): %w", err)}
 	default:
-		return &Error{Op: op, Err: os.NewSyscallError(op, err)}
+		return &Error{Op: op, Err: err}
 	}
 	return &Error{Op: op, Err: fmt.Errorf("%w (%s): %w", ErrNotSupported, why, err)}
 }
