@@ -106,7 +106,9 @@ type Limits struct {
 
 // Options describe a channel. The zero value (or a nil *Options) is the
 // default. Open reads the flavour and the shape from the pinned maps, so
-// only the creator's Depth, MaxMessage, Flavour and Mode matter.
+// Depth, MaxMessage, Flavour and Mode are the creator's alone; Side,
+// Limits, BusyPoll, Name and (for the creator) Persist are each
+// endpoint's own.
 type Options struct {
 	// Flavour selects the maps (default Queue).
 	Flavour Flavour

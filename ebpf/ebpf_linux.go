@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	cebpf "github.com/cilium/ebpf"
@@ -208,6 +207,7 @@ func validate(o *Options) error {
 // a half-made channel. It returns the creator's endpoint, which owns the
 // pins: its Close removes them unless Options.Persist.
 func Create(dir string, opts *Options) (_ *Channel, err error) {
+	dir = filepath.Clean(dir) // "ch/" is ch, in the parent's bpffs
 	o := opts.withDefaults(dir)
 	fail := func(err error) (*Channel, error) { return nil, &Error{Op: "create", Dir: dir, Err: err} }
 	if err := validate(&o); err != nil {
@@ -257,9 +257,11 @@ func Create(dir string, opts *Options) (_ *Channel, err error) {
 		}
 		c.prod, c.cons = rings[0].Producer(), rings[1].Consumer()
 	}
-	// bpffs refuses names with dots.
-	tmp = filepath.Join(parent, filepath.Base(dir)+"-creating-"+strconv.Itoa(os.Getpid()))
-	if err := os.Mkdir(tmp, 0o700); err != nil {
+	// A name no other Create uses, even one of a process of the same
+	// PID in another PID namespace, or after a creator killed at this
+	// point left its directory behind (bpffs refuses names with dots:
+	// MkdirTemp's suffix is digits).
+	if tmp, err = os.MkdirTemp(parent, filepath.Base(dir)+"-creating-*"); err != nil {
 		tmp = ""
 		return fail(err)
 	}
@@ -356,6 +358,7 @@ func mapMemory(m *cebpf.Map) ([]byte, error) {
 // sender and one receiver at a time, across processes: open a side again
 // only once its previous endpoint is closed or dead.
 func Open(dir string, opts *Options) (_ *Channel, err error) {
+	dir = filepath.Clean(dir)
 	o := opts.withDefaults(dir)
 	fail := func(err error) (*Channel, error) { return nil, &Error{Op: "open", Dir: dir, Err: err} }
 	if o.Side != Opener && o.Side != Creator {
@@ -528,6 +531,8 @@ func (c *Channel) queueSend(msg []byte) error {
 		return nil
 	case errors.Is(err, unix.E2BIG): // the queue holds max_entries values
 		return mailbox.ErrFull
+	case errors.Is(err, unix.EPERM):
+		return c.frozen("pushing to", err)
 	}
 	return fmt.Errorf("pushing to the queue map: %w", err)
 }
@@ -550,7 +555,10 @@ func (c *Channel) tryRecv(buf []byte) (int, error) {
 		n, err = c.queueRecv(buf)
 	} else {
 		n, err = c.cons.Dequeue(buf)
-		if err == nil && n > c.maxMsg {
+		// The ring's slots have room for up to 7 bytes more than
+		// MaxMessage (they are multiples of 8): a longer length, with
+		// the message taken or left for a longer buffer, is the peer's.
+		if (err == nil || err == io.ErrShortBuffer) && n > c.maxMsg {
 			err = c.setBroken(fmt.Errorf("%w: a message of %d bytes, longer than %d", mailbox.ErrBroken, n, c.maxMsg))
 			n = 0
 		}
@@ -602,6 +610,8 @@ func (c *Channel) queueOp(op func(key, valueOut any) error) (int, error) {
 	switch {
 	case errors.Is(err, cebpf.ErrKeyNotExist):
 		return 0, mailbox.ErrEmpty
+	case errors.Is(err, unix.EPERM):
+		return 0, c.frozen("reading", err)
 	case err != nil:
 		return 0, fmt.Errorf("reading the queue map: %w", err)
 	}
@@ -610,6 +620,15 @@ func (c *Channel) queueOp(op func(key, valueOut any) error) (int, error) {
 		return 0, c.setBroken(fmt.Errorf("%w: a message of %d bytes, longer than %d", mailbox.ErrBroken, n, c.maxMsg))
 	}
 	return int(n), nil
+}
+
+// frozen is the error of a queue map that refuses an operation with EPERM
+// on a descriptor that Open or Create got read-write: the map was frozen
+// (BPF_MAP_FREEZE, which any holder of the pin with CAP_BPF may do), for
+// good, so the channel is broken. The errno is in the message, not in the
+// chain: this process's permissions are not what failed.
+func (c *Channel) frozen(doing string, err error) error {
+	return c.setBroken(fmt.Errorf("%w: %s the queue map: refused (frozen by a peer?): %v", mailbox.ErrBroken, doing, err))
 }
 
 // WatchProcess ties the endpoint to the peer's process p, through a pidfd

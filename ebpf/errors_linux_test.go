@@ -1,8 +1,10 @@
 package ebpf_test
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -152,4 +154,76 @@ func TestQueueBadLength(t *testing.T) {
 	require.ErrorIs(t, err, mailbox.ErrBroken)
 	_, err = b.TryRecv(make([]byte, 64))
 	require.ErrorIs(t, err, mailbox.ErrBroken)
+}
+
+// A length in an MmapArray slot that the slot has room for (slots are
+// multiples of 8 bytes) but that is longer than the channel's messages
+// breaks the channel, whatever the buffer: it is not left queued as a
+// message too long for the buffer, forever.
+func TestMmapBadLengthInPadding(t *testing.T) {
+	dir := filepath.Join(bpffs(t), "ch")
+	const maxMsg = 241 // slots of 264 bytes: room for 248
+	a, err := ipcebpf.Create(dir, &ipcebpf.Options{Flavour: ipcebpf.MmapArray, Depth: 4, MaxMessage: maxMsg})
+	require.NoError(t, err)
+	defer a.Close()
+	mem := mapPin(t, filepath.Join(dir, "a2b"))
+	slot := mem[ringOff+192:]
+	binary.LittleEndian.PutUint32(slot[8:], maxMsg+7) // the length, before the stamp
+	binary.LittleEndian.PutUint64(slot[0:], 1)        // written, for position 0
+	b, err := ipcebpf.Open(dir, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	for range 2 {
+		_, err = b.TryRecv(make([]byte, maxMsg))
+		require.ErrorIs(t, err, mailbox.ErrBroken)
+	}
+}
+
+// A peer holding the pins (with CAP_BPF) can freeze a queue map, after
+// which the kernel refuses every push and pop with EPERM: the channel is
+// broken, not a permission problem of this process.
+func TestQueueFrozen(t *testing.T) {
+	dir := filepath.Join(bpffs(t), "ch")
+	a, err := ipcebpf.Create(dir, &ipcebpf.Options{Depth: 4, MaxMessage: 16})
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := ipcebpf.Open(dir, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, a.TrySend([]byte("before")))
+	for _, name := range []string{"a2b", "b2a"} {
+		m, err := ebpf.LoadPinnedMap(filepath.Join(dir, name), nil)
+		require.NoError(t, err)
+		require.NoError(t, m.Freeze())
+		require.NoError(t, m.Close())
+	}
+	err = b.TrySend([]byte("x"))
+	require.ErrorIs(t, err, mailbox.ErrBroken)
+	assert.NotErrorIs(t, err, os.ErrPermission)
+	_, err = b.TryRecv(make([]byte, 16))
+	require.ErrorIs(t, err, mailbox.ErrBroken)
+	_, err = a.TryRecv(make([]byte, 16))
+	require.ErrorIs(t, err, mailbox.ErrBroken)
+}
+
+// A creator killed between making its temporary directory and renaming
+// it leaves that directory behind; a later Create of the same channel, by
+// a process of the same PID (PID 1 of a restarted container, say), is not
+// blocked by it.
+func TestCreateAfterStaleTemp(t *testing.T) {
+	root := bpffs(t)
+	dir := filepath.Join(root, "ch")
+	stale := dir + "-creating-" + strconv.Itoa(os.Getpid())
+	require.NoError(t, os.Mkdir(stale, 0o700))
+	defer os.Remove(stale)
+	a, err := ipcebpf.Create(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, a.Close())
+	entries, err := os.ReadDir(root)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Name() != filepath.Base(stale) {
+			assert.NotContains(t, e.Name(), "-creating-", "a temporary directory left by Create")
+		}
+	}
 }
