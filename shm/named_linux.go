@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,7 +22,13 @@ type futexWaker struct {
 	self, peer *uint32
 	last       uint32
 	closed     atomic.Bool
+
+	beforeSleep func() // a test's step between the checks and the sleep
 }
+
+// closeCheck is how long a futex wait sleeps before it looks at the
+// closed flag again, whatever a hostile peer does to the word.
+var closeCheck = unix.NsecToTimespec(int64(100 * time.Millisecond))
 
 func newFutexWaker(self, peer sideWords) *futexWaker {
 	return &futexWaker{self: self.wake, peer: peer.wake, last: atomic.LoadUint32(self.wake)}
@@ -37,10 +44,17 @@ func (w *futexWaker) wait() error {
 			return nil
 		}
 		// Sleeps unless the word changed since the load (EAGAIN); a
-		// signal (EINTR), a spurious return or any error loops. A wait
-		// blocks its thread; the runtime hands its P to another one
-		// meanwhile.
-		_ = futex.Wait(w.self, w.last, nil)
+		// signal (EINTR), a spurious return, the timeout or any error
+		// loops. A wait blocks its thread; the runtime hands its P to
+		// another one meanwhile. The timeout bounds how long close
+		// can go unseen: close changes this side's word, but the peer
+		// can write the word too, and put back the value this wait
+		// compares with, after which only the timeout ends the sleep.
+		if w.beforeSleep != nil {
+			w.beforeSleep()
+		}
+		ts := closeCheck
+		_ = futex.Wait(w.self, w.last, &ts)
 	}
 }
 
@@ -120,14 +134,15 @@ func CreateNamed(name string, opts *Options) (_ *Channel, err error) {
 	if err != nil {
 		return nil, &Error{Op: "create", Err: err}
 	}
-	defer unix.Close(dfd)
 	path := filepath.Join(o.Dir, name)
 	fd, err := unix.Openat(dfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
+		unix.Close(dfd)
 		return nil, &Error{Op: "create", Err: &os.PathError{Op: "open", Path: path, Err: err}}
 	}
 	c := &Channel{}
-	c.memfd, c.side, c.path, c.named = fd, 0, path, true
+	// The channel keeps the directory open to remove the object from it.
+	c.memfd, c.side, c.path, c.dirfd, c.named = fd, 0, path, dfd, true
 	defer func() {
 		if err != nil {
 			c.abort()
@@ -169,8 +184,9 @@ func OpenNamed(name string, opts *Options) (_ *Channel, err error) {
 	}
 	defer unix.Close(dfd)
 	path := filepath.Join(o.Dir, name)
-	// O_NONBLOCK: a FIFO planted at the name must not block the open.
-	fd, err := unix.Openat(dfd, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	// O_NONBLOCK: a FIFO planted at the name must not block the open;
+	// O_NOCTTY: nor a terminal become this process's.
+	fd, err := unix.Openat(dfd, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		if err == unix.ELOOP {
 			return nil, &Error{Op: "open", Err: fmt.Errorf("%w: %s is a symbolic link", ErrUntrusted, path)}
@@ -210,6 +226,12 @@ func trusted(fd int, path string, allowOthers bool) error {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("%w: %s is not a regular file (mode %#o)", ErrUntrusted, path, st.Mode)
+	}
+	if st.Nlink != 1 {
+		// A hard link to another file of ours (possible for anyone
+		// where fs.protected_hardlinks is 0), or an object linked
+		// elsewhere: not the one CreateNamed made.
+		return fmt.Errorf("%w: %s has %d links, not 1", ErrUntrusted, path, st.Nlink)
 	}
 	if allowOthers {
 		return nil

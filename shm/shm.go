@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ipcu/ipcu/dmaring"
 	"github.com/ipcu/ipcu/internal/spin"
@@ -191,8 +192,9 @@ func (o *Options) withDefaults() Options {
 //	    12     4  slot size  of each ring
 //	    16     4  flags      bit 0: wake-ups through futexes on the wake words;
 //	                         bit 1: MPMC rings
-//	    20     4  attached   1 once a peer attached (set by the attacher); the
-//	                         number of openers of a named MPMC channel
+//	    20     4  attached   1 once a peer attached (set by the attacher); for
+//	                         a named MPMC channel, the number of openers (bits
+//	                         0-30) and bit 31, set when the last one left
 //	 64+64s     4  sleepers   callers of side s asleep, or about to be
 //	 68+64s     4  wake       side s's futex word, incremented to wake it
 //	 72+64s     4  closed     1 once side s closed its endpoint
@@ -297,6 +299,7 @@ type Channel struct {
 	sysChannel // per system: the memfd, the pidfd watch
 
 	closed   atomic.Bool
+	armed    atomic.Int32  // sleeper counts this endpoint raised (arm)
 	done     chan struct{} // closed by Close
 	peerGone atomic.Bool
 
@@ -328,11 +331,26 @@ func (c *Channel) pump() {
 	for {
 		err := c.waker.wait()
 		c.broadcast()
-		if err != nil {
+		if err == nil {
+			continue
+		}
+		if c.closed.Load() {
 			return
+		}
+		// Not closed: a transient failure (the eventfd waiter's dup
+		// of the descriptor fails with EMFILE at the fd limit, say).
+		// Stopping would lose every later wake-up; wait again shortly.
+		select {
+		case <-c.done:
+			return
+		case <-time.After(pumpRetry):
 		}
 	}
 }
+
+// pumpRetry is how long the pump waits after a failed wait before it
+// tries again.
+const pumpRetry = time.Millisecond
 
 // broadcast wakes every goroutine waiting on the current wait channel.
 func (c *Channel) broadcast() {
@@ -484,13 +502,30 @@ func (c *Channel) blockN(ctx context.Context, op string, again error, try func(a
 	}
 }
 
-// disarm lowers the sleeper counter an armed try raised.
+// disarm lowers the sleeper counter an armed try raised. After Close it
+// does nothing: Close took back what the endpoint's sleepers had raised.
 func (c *Channel) disarm() {
 	c.mu.RLock()
 	if c.mem != nil {
-		atomic.AddUint32(c.self.sleepers, ^uint32(0))
+		c.unarm()
 	}
 	c.mu.RUnlock()
+}
+
+// arm raises this side's sleeper counter in the shared header for a
+// caller about to sleep, and unarm lowers it. armed counts what this
+// endpoint raised, for Close to take back: the counter is shared, by the
+// openers of a named MPMC channel among others, and one left raised would
+// make the peer signal at every message from then on. Called with the
+// mapping kept (a lock Close takes).
+func (c *Channel) arm() {
+	atomic.AddUint32(c.self.sleepers, 1)
+	c.armed.Add(1)
+}
+
+func (c *Channel) unarm() {
+	atomic.AddUint32(c.self.sleepers, ^uint32(0))
+	c.armed.Add(-1)
 }
 
 // trySend enqueues msg, retrying up to spins times while the ring is
@@ -526,7 +561,7 @@ func (c *Channel) sendLocked(msg []byte, armed bool, spins int) error {
 		return errPeerExited() // nobody will receive it
 	}
 	if armed {
-		atomic.AddUint32(c.self.sleepers, 1)
+		c.arm()
 	}
 	err := c.tx.Enqueue(msg)
 	for ; err == mailbox.ErrFull && spins > 0 && !c.closed.Load(); spins-- {
@@ -544,7 +579,7 @@ func (c *Channel) sendLocked(msg []byte, armed bool, spins int) error {
 		}
 	}
 	if armed && err != mailbox.ErrFull {
-		atomic.AddUint32(c.self.sleepers, ^uint32(0))
+		c.unarm()
 	}
 	return err
 }
@@ -572,7 +607,7 @@ func (c *Channel) recvLocked(buf []byte, armed bool, spins int) (int, error) {
 		return 0, os.ErrClosed
 	}
 	if armed {
-		atomic.AddUint32(c.self.sleepers, 1)
+		c.arm()
 	}
 	n, err := c.rx.Dequeue(buf)
 	for ; err == mailbox.ErrEmpty && spins > 0 && !c.closed.Load(); spins-- {
@@ -591,17 +626,23 @@ func (c *Channel) recvLocked(buf []byte, armed bool, spins int) (int, error) {
 				err = ErrPeerClosed
 			}
 		} else if c.peerGone.Load() {
-			err = errPeerExited()
+			// The peer may have sent and then exited after the
+			// Dequeue above: what it sent comes first.
+			n, err = c.rx.Dequeue(buf)
+			if err == mailbox.ErrEmpty {
+				err = errPeerExited()
+			}
 		}
 	}
 	if armed && err != mailbox.ErrEmpty {
-		atomic.AddUint32(c.self.sleepers, ^uint32(0))
+		c.unarm()
 	}
 	return n, err
 }
 
 // kickPeer signals the peer's eventfd when one of its callers may be
-// asleep. Called with mu read-held, after the ring operation: the
+// asleep. Called with the mapping kept (sendMu or recvMu, or mu
+// read-held with MPMC rings), after the ring operation: the
 // sequentially consistent store of the ring's stamp comes before this
 // load, as the sleeper's counter increment comes before its ring check.
 func (c *Channel) kickPeer() {
@@ -645,6 +686,11 @@ func (c *Channel) Close() error {
 		c.mu.Lock()
 		c.sendMu.Lock() // in-flight sends and receives are done
 		c.recvMu.Lock()
+		// The callers still asleep find the mapping gone when they
+		// wake, and do not lower the counter: lower it for them.
+		if n := c.armed.Swap(0); n > 0 {
+			atomic.AddUint32(c.self.sleepers, -uint32(n))
+		}
 		c.markClosed()
 		_ = c.waker.signal() // the peer is told even if none of its callers sleeps
 		err := c.waker.close()

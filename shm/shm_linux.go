@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -22,9 +23,18 @@ type sysChannel struct {
 	memfd int
 	side  int            // 0 for the creator's endpoint, 1 for the attacher's
 	path  string         // the named object CreateNamed made, removed by Close
+	dirfd int            // with path: its directory, open, for removing it
 	named bool           // made by CreateNamed or OpenNamed: no eventfds
 	multi bool           // one of several openers of a named MPMC channel
 	watch *pidfd.Watcher // of WatchProcess, or nil
+
+	txShape, rxShape ringShape // the rings, for attach's check of their shapes
+}
+
+// ringShape is what dmaring's SPSC and MPMC rings say of their shape.
+type ringShape interface {
+	Slots() int
+	SlotSize() int
 }
 
 // eventfdWaker wakes through two eventfds: the peer signals wake, this
@@ -137,6 +147,7 @@ func (c *Channel) rings(tx, rx []byte, flags uint32, slots, slotSize int) error 
 			return err
 		}
 		c.tx, c.rx, c.slots, c.maxMsg = t, r, t.Slots(), t.MaxMessage()
+		c.txShape, c.rxShape = t, r
 		return nil
 	}
 	var t, r *dmaring.SPSC
@@ -153,6 +164,7 @@ func (c *Channel) rings(tx, rx []byte, flags uint32, slots, slotSize int) error 
 		return err
 	}
 	c.tx, c.rx, c.slots, c.maxMsg = t.Producer(), r.Consumer(), t.Slots(), t.MaxMessage()
+	c.txShape, c.rxShape = t, r
 	return nil
 }
 
@@ -204,6 +216,14 @@ func (c *Channel) attach(o Options) (flags uint32, err error) {
 	if err := c.rings(mem[ringAlign+area:], mem[ringAlign:ringAlign+area], flags, 0, 0); err != nil {
 		return 0, err
 	}
+	// The limits were checked against the channel header; each ring
+	// attached with the shape of its own header, which must be the same.
+	for _, r := range []ringShape{c.txShape, c.rxShape} {
+		if r.Slots() != int(slots) || r.SlotSize() != int(slotSize) {
+			return 0, fmt.Errorf("%w: a ring of %d slots of %d bytes in a channel of %d slots of %d bytes",
+				ErrLayout, r.Slots(), r.SlotSize(), slots, slotSize)
+		}
+	}
 	c.self, c.peer = wordsOf(mem, 1), wordsOf(mem, 0)
 	if atomic.LoadUint32(c.peer.closed) != 0 {
 		return 0, ErrPeerClosed
@@ -217,15 +237,46 @@ func (c *Channel) attach(o Options) (flags uint32, err error) {
 // claim takes the attacher's side, the last step of attaching: a named
 // MPMC channel (named: true) takes any number of openers, counted so that
 // the last to close tells the creator; any other channel takes one.
+//
+// The openers' count and the bit that says the last of them left share
+// the attached word, changed by compare-and-swap only, so that an opener
+// cannot join between the last one's leaving and its telling the creator
+// (it would count itself in a channel the creator takes for closed).
 func (c *Channel) claim(named bool) error {
 	c.multi = c.mpmc && named
-	if c.multi {
-		atomic.AddUint32(word(c.mem, offAttached), 1)
-	} else if !atomic.CompareAndSwapUint32(word(c.mem, offAttached), 0, 1) {
-		return ErrInUse
+	w := word(c.mem, offAttached)
+	if !c.multi {
+		if !atomic.CompareAndSwapUint32(w, 0, 1) {
+			return ErrInUse
+		}
+		return nil
 	}
-	return nil
+	for range maxCASRetries {
+		v := atomic.LoadUint32(w)
+		switch {
+		case v&attachedDone != 0:
+			return fmt.Errorf("%w: the attachers closed the channel", ErrInUse)
+		case v == attachedCount:
+			return fmt.Errorf("%w: %d openers", ErrInUse, v)
+		}
+		if atomic.CompareAndSwapUint32(w, v, v+1) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the openers' count keeps changing", ErrInUse)
 }
+
+// The attached word of a named MPMC channel: the openers' count, and the
+// bit set when the last one left.
+const (
+	attachedDone  = 1 << 31
+	attachedCount = attachedDone - 1
+
+	// maxCASRetries bounds a compare-and-swap loop on a word the other
+	// openers change: each failure is another opener's progress, and a
+	// hostile one changing the word forever cannot hold the caller.
+	maxCASRetries = 1 << 16
+)
 
 // abort releases what a failed Create, FromFiles or their named kin
 // acquired.
@@ -233,11 +284,11 @@ func (c *Channel) abort() {
 	if c.mem != nil {
 		_ = unix.Munmap(c.mem)
 	}
+	if c.path != "" {
+		_ = c.unlink() // before closing the memfd, which it compares with
+	}
 	if c.memfd >= 0 {
 		_ = unix.Close(c.memfd)
-	}
-	if c.path != "" {
-		_ = os.Remove(c.path)
 	}
 	if c.waker != nil {
 		_ = c.waker.close()
@@ -287,8 +338,9 @@ func (c *Channel) Files() ([]*os.File, error) {
 // them. It checks the memfd before mapping it (sealed against shrinking,
 // the size of the shape its header gives) and the rings when attaching;
 // a mismatch is an error wrapping ErrLayout or dmaring.ErrLayout. Of opts
-// only BusyPoll and Name are used. Attach once per channel: the rings have
-// one producer and one consumer per direction.
+// only BusyPoll, Name and Limits are used: the shape is the creator's.
+// Attach once per channel: the rings have one producer and one consumer
+// per direction.
 func FromFiles(files []*os.File, opts *Options) (_ *Channel, err error) {
 	o := opts.withDefaults()
 	if len(files) != 1 && len(files) != 3 {
@@ -411,8 +463,24 @@ func (c *Channel) WatchProcess(p *os.Process) error {
 // closed word, or, for one of several openers, counts itself out and sets
 // it when it is the last.
 func (c *Channel) markClosed() {
-	if c.multi && atomic.AddUint32(word(c.mem, offAttached), ^uint32(0)) != 0 {
-		return
+	if c.multi {
+		w := word(c.mem, offAttached)
+		for range maxCASRetries {
+			v := atomic.LoadUint32(w)
+			n := v&attachedCount - 1
+			if v&attachedCount == 0 { // broken by a peer: say closed
+				n = 0
+			}
+			if n == 0 {
+				n |= attachedDone
+			}
+			if atomic.CompareAndSwapUint32(w, v, n) {
+				if n&attachedDone == 0 {
+					return // others are still attached
+				}
+				break
+			}
+		}
 	}
 	atomic.StoreUint32(c.self.closed, 1)
 }
@@ -427,13 +495,39 @@ func (c *Channel) release() error {
 	if err := unix.Munmap(c.mem); err != nil {
 		errs = append(errs, os.NewSyscallError("munmap", err))
 	}
-	if err := unix.Close(c.memfd); err != nil {
-		errs = append(errs, os.NewSyscallError("close", err))
-	}
 	if c.path != "" {
-		if err := os.Remove(c.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := c.unlink(); err != nil { // before closing the memfd, which it compares with
 			errs = append(errs, err)
 		}
 	}
+	if err := unix.Close(c.memfd); err != nil {
+		errs = append(errs, os.NewSyscallError("close", err))
+	}
 	return errors.Join(errs...)
+}
+
+// unlink removes the object CreateNamed made, through the directory it
+// opened then (a directory renamed or replaced since is not followed),
+// if the name still refers to that object: another object put at the
+// name since is left alone. It closes the directory.
+func (c *Channel) unlink() error {
+	defer unix.Close(c.dirfd)
+	name := filepath.Base(c.path)
+	var ours, there unix.Stat_t
+	if err := unix.Fstat(c.memfd, &ours); err != nil {
+		return os.NewSyscallError("fstat", err)
+	}
+	if err := unix.Fstatat(c.dirfd, name, &there, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err == unix.ENOENT {
+			return nil // removed by someone else
+		}
+		return &os.PathError{Op: "stat", Path: c.path, Err: err}
+	}
+	if there.Dev != ours.Dev || there.Ino != ours.Ino {
+		return nil // not ours any more
+	}
+	if err := unix.Unlinkat(c.dirfd, name, 0); err != nil && err != unix.ENOENT {
+		return &os.PathError{Op: "remove", Path: c.path, Err: err}
+	}
+	return nil
 }
