@@ -82,10 +82,15 @@ func Open(cfg Config) (*Driver, error) {
 	if v := blk.VERSION.Read(); regmap.VERSION.MAJOR.Get(v) != 1 {
 		return nil, &mailbox.Error{Op: "open", Channel: "ipcu", Err: fmt.Errorf("version %#x is not 1.x: %w", v, mailbox.ErrBroken)}
 	}
+	caps := blk.CAPS.Read()
+	self := int(regmap.CORE_ID.ID.Get(blk.CORE_ID.Read()))
+	if err := checkCaps(caps, self); err != nil {
+		return nil, &mailbox.Error{Op: "open", Channel: "ipcu", Err: err}
+	}
 	d := &Driver{
 		blk:   blk,
-		self:  int(blk.CORE_ID.Read()),
-		caps:  blk.CAPS.Read(),
+		self:  self,
+		caps:  caps,
 		irq:   cfg.IRQ,
 		poll:  cfg.PollInterval,
 		spin:  cfg.BusyPoll,
@@ -124,6 +129,29 @@ func Open(cfg Config) (*Driver, error) {
 	go d.serve(ctx)
 	core.IRQ_EOI.Write(1)
 	return d, nil
+}
+
+// checkCaps checks, once, the capabilities the driver indexes its register
+// arrays with: every later bound comes from these values, so a block (or
+// a bus) that reads outside the documented ranges is refused here rather
+// than make an access panic.
+func checkCaps(caps uint32, self int) error {
+	c := regmap.CAPS
+	ncores, ndma, words := int(c.NCORES.Get(caps)), int(c.NDMA.Get(caps)), int(c.MSG_WORDS.Get(caps))
+	nmbox, depth := int(c.NMBOX.Get(caps)), int(c.FIFO_DEPTH.Get(caps))
+	var blk regmap.IPCU // for the lengths of its register arrays
+	switch {
+	case ncores < 2 || ncores > len(blk.CORE),
+		ndma < 1 || ndma > len(blk.DMA),
+		words < 1 || words > len(blk.MBOX[0].TXDATA) || words > len(blk.MBOX[0].RXDATA),
+		nmbox != len(blk.MBOX),
+		depth < 1 || depth > 16:
+		return fmt.Errorf("CAPS reads %#x (%d cores, %d DMA channels, %d mailboxes of %d messages of %d words), outside the documented ranges: %w",
+			caps, ncores, ndma, nmbox, depth, words, mailbox.ErrBroken)
+	case self >= ncores:
+		return fmt.Errorf("CORE_ID reads core %d of %d: %w", self, ncores, mailbox.ErrBroken)
+	}
+	return nil
 }
 
 // Core returns the id of the core the driver runs on.
@@ -228,6 +256,11 @@ func (d *Driver) handle(core *regmap.IPCU_CORE) {
 		d.mu.Unlock()
 	}
 	core.IRQ_EOI.Write(1)
+	// The kernel masks a UIO or VFIO INTx line when it delivers the
+	// interrupt: without this, every later interrupt would be lost and
+	// the waiters left to their poll fallback (irq's handler pattern,
+	// step 4). A no-op for eventfd and MSI sources.
+	_ = d.irq.Ack()
 }
 
 // armRX enables the RX interrupt of mailbox m again.
