@@ -97,7 +97,11 @@ func (p *RxPacket) Segment(i int) []byte {
 }
 
 // Release gives the packet's buffers back to the ring, which posts them
-// again. The packet must not be used afterwards. Release is idempotent.
+// again. The packet must not be used afterwards, nor released again: the
+// handle is the ring's, not allocated per packet, and a later packet
+// starting in the same buffer gets it back from RecvPacket, so a second
+// Release could release that packet. (A second Release before any later
+// RecvPacket does nothing.)
 func (p *RxPacket) Release() {
 	r := p.rx
 	d := &r.d
@@ -446,10 +450,11 @@ func (r *RX) Reset() error {
 	if d.broken == nil {
 		// RX_CONS says what was delivered before the stop; after a
 		// channel reset it reads 0 and the write-back word says it.
+		// The further of the two, as in TX.Reset.
 		posted := r.prod - r.hw
 		k, ok := checkAdvance(r.hw, d.consReg.Read(), posted)
-		if !ok {
-			k, ok = checkAdvance(r.hw, loadWB(d.wb), posted)
+		if kw, okw := checkAdvance(r.hw, loadWB(d.wb), posted); okw && (!ok || kw > k) {
+			k, ok = kw, true
 		}
 		for ; ok && k > 0 && d.broken == nil; k-- {
 			_ = r.take() // a failure breaks the ring; what it held is freed below

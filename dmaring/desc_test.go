@@ -1052,3 +1052,28 @@ func TestDMAAllocs(t *testing.T) {
 	require.NoError(t, sendErr)
 	assert.Zero(t, allocs)
 }
+
+// TestResetFirstLapAfterChannelReset: a packet delivered before a channel
+// reset, on the ring's first lap, where the reset register's 0 also reads
+// as "no progress": the write-back words say it was delivered, so TX.Reset
+// does not report it failed (the caller would send it twice) and RX.Reset
+// keeps it for Recv.
+func TestResetFirstLapAfterChannelReset(t *testing.T) {
+	b := newDMABed(t, fakedev.EngineStep)
+	tx, rx := b.pair(t, 0, 4, 64)
+	require.NoError(t, tx.Send([]byte("delivered")))
+	require.Equal(t, 1, b.dev.RunEngine())
+	require.Equal(t, uint32(1), loadWB(tx.d.wb))
+	require.Equal(t, uint32(1), loadWB(rx.d.wb))
+	// Configuring the channel again resets it: TX_CONS and RX_CONS read 0.
+	require.NoError(t, b.adm.ConfigureDMA(0, 1, 3, regmap.DMA_CFG_PRIO_LOW))
+	require.NoError(t, b.adm.ConfigureDMA(0, 1, 2, regmap.DMA_CFG_PRIO_LOW))
+	failed, err := tx.Reset()
+	require.NoError(t, err)
+	assert.Empty(t, failed, "the packet was delivered (TX write-back 1)")
+	require.NoError(t, rx.Reset())
+	buf := make([]byte, 64)
+	n, _, err := rx.Recv(buf)
+	require.NoError(t, err, "RX write-back 1: a packet was delivered before the reset")
+	assert.Equal(t, "delivered", string(buf[:n]))
+}

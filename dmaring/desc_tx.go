@@ -399,11 +399,15 @@ func (t *TX) Reset() ([]uint16, error) {
 	}
 	d.stop()
 	// TX_CONS says what completed before the stop; after a channel reset
-	// it reads 0 and the write-back word, if still trusted, says it.
+	// it reads 0 and the write-back word, if still trusted, says it. Both
+	// are checked, and the further of the two wins: a register reset to
+	// 0 also passes the check, as no progress, on the ring's first lap.
 	inFlight := t.pub - t.cons
 	k, ok := checkAdvance(t.cons, d.consReg.Read(), inFlight)
-	if !ok && d.broken == nil {
-		k, ok = checkAdvance(t.cons, loadWB(d.wb), inFlight)
+	if d.broken == nil {
+		if kw, okw := checkAdvance(t.cons, loadWB(d.wb), inFlight); okw && (!ok || kw > k) {
+			k, ok = kw, true
+		}
 	}
 	if ok {
 		for i := uint32(0); i < k; i++ {
