@@ -350,6 +350,9 @@ func (l *Loop) dispatch(ctx context.Context, n int, hits *atomic.Uint64) error {
 			// A context's AfterFunc (which may be stale, from a
 			// previous Run) or Close, checked above.
 			drain(l.wakefd)
+			if l.closing.Load() { // Close stores closing before it writes
+				return errClosed("run")
+			}
 			if err := ctx.Err(); err != nil {
 				return ctxError("run", err)
 			}

@@ -94,10 +94,12 @@ func (d *Device) Info() Info { return d.info }
 // returns when the kernel's event counter for the device has moved since
 // the previous read, with the number of interrupts in between (more than
 // one are counted as missed in Stats). Ack writes 1 to the node, which
-// re-enables the interrupt through the driver's irqcontrol: for
-// uio_pci_generic it clears the interrupt-disable bit of the PCI command
-// register that its handler set; a driver without irqcontrol fails it with
-// ENOSYS. Spurious, Stats, FD and Close are those of irq.Source.
+// re-enables the interrupt through the driver's irqcontrol. A driver
+// without irqcontrol fails the write with ENOSYS; uio_pci_generic is one
+// (its handler masks INTx with the interrupt-disable bit of the PCI
+// command register), and for a PCI function Ack then clears that bit
+// through the function's config space in sysfs. Spurious, Stats, FD and
+// Close are those of irq.Source.
 func (d *Device) IRQ() irq.Source { return d.intr }
 
 // Map maps the memory region index of the device (Info().Maps), which

@@ -32,7 +32,10 @@
 // the first as missed. The kernel handler of a level-triggered line masks
 // it (uio_pci_generic sets the PCI interrupt-disable bit); the driver
 // clears the cause in the device, then calls Ack, which writes 1 to the
-// node so that the kernel's irqcontrol unmasks it.
+// node so that the kernel driver's irqcontrol unmasks it, or, for a
+// driver without irqcontrol (uio_pci_generic has none: the write fails
+// with ENOSYS), clears the interrupt-disable bit through the PCI
+// function's config space.
 //
 // # Tests
 //

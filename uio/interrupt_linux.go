@@ -33,7 +33,7 @@ type interrupt struct {
 	c    *counter
 
 	// reenable re-enables the line when the driver has no irqcontrol
-	// (uio_pci_generic since Linux 4.x: it masks INTx with the command
+	// (uio_pci_generic never had one: it masks INTx with the command
 	// register's interrupt-disable bit, which userspace clears). Nil when
 	// the device is not a PCI function.
 	reenable func() error
@@ -142,6 +142,11 @@ func (i *interrupt) Wait(ctx context.Context) (uint64, error) {
 			}
 			return 0, &Error{Op: "wait", Device: i.node, Err: err}
 		}
+		// The AfterFunc may have moved the deadline into the past just
+		// before the line above put it back: it ran after ctx was done.
+		if err := ctx.Err(); err != nil {
+			return 0, i.ctxError("wait", err)
+		}
 		var (
 			buf  [4]byte
 			rerr error
@@ -202,28 +207,38 @@ func (i *interrupt) TryWait() (uint64, error) {
 }
 
 // Ack writes the int32 1 to the node: the driver's irqcontrol re-enables
-// the interrupt. Drivers without irqcontrol fail it with ENOSYS.
+// the interrupt. Drivers without irqcontrol fail it with ENOSYS; for a PCI
+// function Ack then re-enables INTx through the config space (reenable).
 func (i *interrupt) Ack() error {
+	err := i.write1()
+	if err == unix.ENOSYS && i.reenable != nil {
+		// Outside i.mu: reenable takes the Device's lock, which Close
+		// holds while it closes this source (and takes i.mu).
+		return i.reenable()
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return i.errClosed("ack")
+		}
+		return &Error{Op: "ack", Device: i.node, Err: os.NewSyscallError("write", err)}
+	}
+	return nil
+}
+
+// write1 writes the int32 1 to the node under i.mu.
+func (i *interrupt) write1() error {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if i.closed.Load() {
-		return i.errClosed("ack")
+		return os.ErrClosed
 	}
 	var one [4]byte
 	binary.NativeEndian.PutUint32(one[:], 1)
 	for {
 		_, err := unix.Write(i.fd, one[:])
-		switch err {
-		case nil:
-			return nil
-		case unix.EINTR:
-			continue
-		case unix.ENOSYS:
-			if i.reenable != nil {
-				return i.reenable()
-			}
+		if err != unix.EINTR {
+			return err
 		}
-		return &Error{Op: "ack", Device: i.node, Err: os.NewSyscallError("write", err)}
 	}
 }
 
