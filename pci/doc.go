@@ -26,7 +26,8 @@
 // file involved; errors.Is sees through them to the errno (os.ErrNotExist,
 // os.ErrPermission) and to ErrMalformed for sysfs text that does not parse,
 // ErrNoDriver when the target driver is not loaded and ErrNotBound when the
-// driver did not claim the device.
+// driver did not claim the device. An address that is not a PCI function's
+// (CheckAddress) is refused with ErrAddress before any file is touched.
 //
 // # Testing
 //

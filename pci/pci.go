@@ -114,8 +114,11 @@ func (b *Bus) List() ([]Device, error) {
 
 // Lookup returns the function at addr.
 func (b *Bus) Lookup(addr string) (Device, error) {
-	dir := b.DeviceDir(addr)
 	d := Device{Address: addr, IOMMUGroup: -1}
+	if err := CheckAddress(addr); err != nil {
+		return d, &Error{Op: "lookup", Err: err}
+	}
+	dir := b.DeviceDir(addr)
 	if _, err := os.Stat(dir); err != nil {
 		return d, &Error{Op: "lookup", Address: addr, File: dir, Err: unwrapPath(err)}
 	}
@@ -169,6 +172,9 @@ func (b *Bus) driverOf(addr string) (string, error) {
 // the function is unbound. It does not touch driver_override, so a driver
 // named there may claim the device at the next probe.
 func (b *Bus) Unbind(addr string) error {
+	if err := CheckAddress(addr); err != nil {
+		return &Error{Op: "unbind", Err: err}
+	}
 	drv, err := b.driverOf(addr)
 	if err != nil || drv == "" {
 		return err
@@ -192,6 +198,12 @@ func (b *Bus) Unbind(addr string) error {
 // ErrNotBound when it did not claim the device; in both cases it first tries
 // to restore the previous state.
 func (b *Bus) Bind(addr, driver string) (restore func() error, err error) {
+	if err := CheckAddress(addr); err != nil {
+		return nil, &Error{Op: "bind", Err: err}
+	}
+	if err := checkDriver(driver); err != nil {
+		return nil, &Error{Op: "bind", Address: addr, Err: err}
+	}
 	prev, err := b.driverOf(addr)
 	if err != nil {
 		return nil, err

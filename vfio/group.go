@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ipcu/ipcu/pci"
 )
 
 // viableDrivers are the drivers a device of a group may be bound to for
@@ -31,6 +33,9 @@ type GroupMember struct {
 func IOMMUGroup(sysRoot, addr string) (int, error) {
 	if sysRoot == "" {
 		sysRoot = "/sys"
+	}
+	if err := pci.CheckAddress(addr); err != nil {
+		return -1, &Error{Op: "open", Device: addr, Err: err, Hint: "lspci -D lists the functions' addresses"}
 	}
 	dev := filepath.Join(sysRoot, "bus", "pci", "devices", addr)
 	if _, err := os.Stat(dev); err != nil {

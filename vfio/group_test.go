@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipcu/ipcu/pci"
 )
 
 // fakeSys builds a sysfs tree: the PCI functions, each in group 7 with its
@@ -82,6 +84,12 @@ func TestOpenChecks(t *testing.T) {
 
 	_, err = Open("0000:00:09.0", &Options{SysRoot: root})
 	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	// Not an address: refused before it becomes a path.
+	_, err = Open("../../../../dev/vfio/7", &Options{SysRoot: root})
+	assert.ErrorIs(t, err, pci.ErrAddress)
+	_, err = IOMMUGroup(root, "0000:00:04.0/../../0000:00:05.0")
+	assert.ErrorIs(t, err, pci.ErrAddress)
 
 	dev := t.TempDir()
 	_, err = Open("0000:00:04.0", &Options{SysRoot: root, DevDir: dev})

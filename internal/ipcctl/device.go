@@ -57,20 +57,7 @@ func parseDevice(s string) (devName, error) {
 }
 
 // validPCIAddr reports whether s looks like DDDD:BB:DD.F.
-func validPCIAddr(s string) bool {
-	if len(s) != 12 || s[4] != ':' || s[7] != ':' || s[10] != '.' {
-		return false
-	}
-	for i, c := range s {
-		if i == 4 || i == 7 || i == 10 {
-			continue
-		}
-		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
-}
+func validPCIAddr(s string) bool { return pci.CheckAddress(s) == nil }
 
 // devFlags are the flags of the commands that open a device.
 type devFlags struct {
