@@ -579,12 +579,17 @@ type intx struct {
 	dev *Device
 }
 
-// Ack unmasks the INTx line, which vfio-pci masked when it fired.
+// Ack unmasks the INTx line, which vfio-pci masked when it fired. A
+// source that interrupts were switched away from (DisableInterrupts, MSI)
+// fails with os.ErrClosed: it must not unmask a line enabled since.
 func (i *intx) Ack() error {
 	if err := i.dev.rlock("intx ack"); err != nil {
 		return err
 	}
 	defer i.dev.mu.RUnlock()
+	if i.FD() < 0 || i.dev.irqIndex != indexINTx {
+		return i.dev.wrap("intx ack", os.ErrClosed)
+	}
 	if err := sys.DeviceUnmaskIRQ(i.dev.fd, indexINTx, 0); err != nil {
 		return i.dev.wrap("intx ack", err)
 	}

@@ -178,8 +178,9 @@ func (d *Device) free(r *DMARegion) error {
 	case n != r.size:
 		errs = append(errs, fmt.Errorf("the IOMMU unmapped %#x of %#x bytes at IOVA %#x", n, r.size, r.iova))
 	}
-	if err == nil {
-		// An IOVA still mapped must not be handed out again.
+	if err == nil && n == r.size {
+		// An IOVA still mapped, even in part, must not be handed out
+		// again.
 		d.iova.free(r.iova)
 	}
 	if err := unix.Munmap(r.whole); err != nil {
@@ -192,8 +193,12 @@ func (d *Device) free(r *DMARegion) error {
 	return nil
 }
 
-// Close frees every region of this DMAMemory. The Device's Close frees
-// them too.
+// Close frees every region of this DMAMemory, held ones too (unlike
+// Free, which refuses a held region with ErrInFlight): stop the device's
+// transfers first. Each region is unmapped from the IOMMU before its
+// memory is released, so a transfer still running faults in the IOMMU
+// rather than reach memory used for something else since. The Device's
+// Close frees them too.
 func (m *DMAMemory) Close() error {
 	d := m.dev
 	d.mu.Lock()
