@@ -2,6 +2,7 @@ package ipcu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -117,8 +118,11 @@ func stoppedTimer() *time.Timer {
 func (c *Channel) MaxMessage() int { return c.d.MaxMessage() }
 
 // Close releases the channel's mailboxes and wakes its blocked calls with
-// os.ErrClosed. It is idempotent.
+// os.ErrClosed. It is idempotent, and safe on a nil *Channel.
 func (c *Channel) Close() error {
+	if c == nil {
+		return nil
+	}
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		c.txMu.Lock()
@@ -199,7 +203,7 @@ func (c *Channel) send(ctx context.Context, msg []byte, block bool) error {
 	m := c.cfg.TX
 	switch {
 	case m < 0:
-		return c.err("send", fmt.Errorf("the channel has no TX mailbox"))
+		return c.err("send", fmt.Errorf("the channel has no TX mailbox: %w", errors.ErrUnsupported))
 	case len(msg) > c.MaxMessage():
 		return c.err("send", fmt.Errorf("%d bytes, the mailbox carries %d: %w", len(msg), c.MaxMessage(), mailbox.ErrTooLarge))
 	}
@@ -354,7 +358,7 @@ func (c *Channel) TryRecv(buf []byte) (int, error) {
 func (c *Channel) recv(ctx context.Context, buf []byte, block bool) (int, error) {
 	m := c.cfg.RX
 	if m < 0 {
-		return 0, c.err("recv", fmt.Errorf("the channel has no RX mailbox"))
+		return 0, c.err("recv", fmt.Errorf("the channel has no RX mailbox: %w", errors.ErrUnsupported))
 	}
 	c.rxMu.Lock()
 	defer c.rxMu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -169,8 +170,12 @@ func (d *Driver) FIFODepth() int { return int(regmap.CAPS.FIFO_DEPTH.Get(d.caps)
 func (d *Driver) Registers() *regmap.IPCU { return d.blk }
 
 // Close stops the interrupt goroutine and masks the core's line. Channels
-// opened from d must be closed first. Close is idempotent.
+// opened from d must be closed first. Close is idempotent, and safe on a
+// nil *Driver.
 func (d *Driver) Close() error {
+	if d == nil {
+		return nil
+	}
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
@@ -329,7 +334,7 @@ func (d *Driver) claim(dir, m int) error {
 		return mailbox.ErrClosed
 	}
 	if d.open[dir][m] {
-		return fmt.Errorf("mailbox %d is already open for %s on core %d", m, [2]string{"sending", "receiving"}[dir], d.self)
+		return fmt.Errorf("mailbox %d is already open for %s on core %d: %w", m, [2]string{"sending", "receiving"}[dir], d.self, os.ErrExist)
 	}
 	d.open[dir][m] = true
 	return nil

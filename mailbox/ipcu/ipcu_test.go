@@ -3,6 +3,7 @@ package ipcu_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -107,8 +108,12 @@ func TestOpenChecksAccessControl(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tb.drv[1].Channel(ipcu.ChannelConfig{TX: 0, RX: -1})
 	assert.ErrorContains(t, err, "already open")
+	assert.ErrorIs(t, err, os.ErrExist)
 	_, err = ch.Recv(context.Background(), nil)
 	assert.ErrorContains(t, err, "no RX mailbox")
+	assert.ErrorIs(t, err, errors.ErrUnsupported)
+	assert.NoError(t, (*ipcu.Channel)(nil).Close())
+	assert.NoError(t, (*ipcu.Driver)(nil).Close())
 	require.NoError(t, ch.Close())
 	ch, err = tb.drv[1].Channel(ipcu.ChannelConfig{TX: 0, RX: -1})
 	require.NoError(t, err, "Close released the mailbox")
