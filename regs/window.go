@@ -62,17 +62,18 @@ func (w *Window) Split64() bool { return w.split64 }
 
 // Close unmaps the memory when the Window owns its mapping (Map), and makes
 // every later access panic. Close is idempotent and safe on a nil Window.
+// If the unmap fails, the Window keeps the mapping, and a later Close tries
+// again.
 func (w *Window) Close() error {
 	if w == nil || w.mem == nil {
 		return nil
 	}
-	mem, unmap := w.mem, w.unmap
-	w.mem, w.size, w.unmap = nil, 0, nil
-	if unmap != nil {
-		if err := unmap(mem); err != nil {
+	if w.unmap != nil {
+		if err := w.unmap(w.mem); err != nil {
 			return fmt.Errorf("unmapping window: %w", err)
 		}
 	}
+	w.mem, w.size, w.unmap = nil, 0, nil
 	return nil
 }
 

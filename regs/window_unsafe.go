@@ -21,9 +21,6 @@ func ptr(mem []byte, off uintptr) unsafe.Pointer {
 func load32(mem []byte, off uintptr) uint32 { return atomic.LoadUint32((*uint32)(ptr(mem, off))) }
 func load64(mem []byte, off uintptr) uint64 { return atomic.LoadUint64((*uint64)(ptr(mem, off))) }
 
-func store32(mem []byte, off uintptr, v uint32) { atomic.StoreUint32((*uint32)(ptr(mem, off)), v) }
-func store64(mem []byte, off uintptr, v uint64) { atomic.StoreUint64((*uint64)(ptr(mem, off)), v) }
-
 // sync/atomic has no 8- or 16-bit operations. These accesses are plain loads
 // and stores of exactly one byte or halfword, each in a function the
 // compiler may not inline: a call is opaque to the caller's SSA, so the
