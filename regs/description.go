@@ -36,6 +36,9 @@ type Register struct {
 	Access      Access
 	Reset       uint64
 	ResetMask   uint64 // the bits of Reset that are defined
+	// WriteEffect is the register's own modifiedWriteValues: that of the
+	// bits no field covers (fields state their own, inherited from it).
+	WriteEffect WriteEffect
 	// ReadAction is set when reading the register has a side effect. A dump
 	// does not read such registers unless asked to.
 	ReadAction ReadAction

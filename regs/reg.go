@@ -98,6 +98,33 @@ func LayoutOf[T Value](fields ...Field) Layout[T] {
 	return Layout[T]{Keep: keep, Idle: idle}
 }
 
+// RegisterLayout returns the Layout of register r, of type T. Bits no field
+// covers (all of them when r has no fields) take the register's own access
+// and write effect: they are kept when the register is plain read-write, so
+// reserved bits are preserved, and written at their no-effect value when
+// the register is, say, write-1-to-clear as a whole.
+func RegisterLayout[T Value](r *Register) Layout[T] {
+	l := LayoutOf[T](r.Fields...)
+	var covered T
+	for _, f := range r.Fields {
+		covered |= T(f.mask())
+	}
+	width := ^T(0)
+	if r.Bits > 0 && r.Bits < 64 {
+		width = T(uint64(1)<<r.Bits - 1)
+	}
+	rest := ^covered & width
+	if r.WriteEffect != WriteNormal || r.Access == ReadOnly || r.Access == WriteOnly || r.Access == WriteOnce {
+		l.Keep &^= rest
+		if bit, ok := r.WriteEffect.IdleBit(); ok && bit == 1 {
+			l.Idle |= rest
+		}
+	}
+	l.Keep &= width
+	l.Idle &= width
+	return l
+}
+
 func (f Field) mask() uint64 {
 	if f.Width >= 64 {
 		return ^uint64(0)

@@ -145,3 +145,26 @@ func TestFieldBits(t *testing.T) {
 	assert.PanicsWithValue(t, "regs: value 0x10 does not fit in a 4-bit field", func() { fMode.Val(16) })
 	assert.Equal(t, Change[uint32]{Mask: 0x100, Bits: 0x100}, fOvf.Clear())
 }
+
+// Bits no field covers take the register's own access and write effect.
+func TestRegisterLayout(t *testing.T) {
+	w1c := Field{Name: "ERR", Offset: 8, Width: 1, Access: ReadWrite, WriteEffect: OneToClear}
+	for _, tt := range []struct {
+		name string
+		r    Register
+		want Layout[uint32]
+	}{
+		{"plain, no fields", Register{Bits: 32, Access: ReadWrite}, Layout[uint32]{Keep: 0xffffffff}},
+		{"W1C, no fields", Register{Bits: 32, Access: ReadWrite, WriteEffect: OneToClear}, Layout[uint32]{}},
+		{"W0C, no fields", Register{Bits: 32, Access: ReadWrite, WriteEffect: ZeroToClear}, Layout[uint32]{Idle: 0xffffffff}},
+		{"plain, a W1C field", Register{Bits: 32, Access: ReadWrite, Fields: []Field{w1c}}, Layout[uint32]{Keep: 0xfffffeff}},
+		{"W1C, a plain field", Register{Bits: 32, Access: ReadWrite, WriteEffect: OneToClear,
+			Fields: []Field{{Name: "EN", Width: 1, Access: ReadWrite}}}, Layout[uint32]{Keep: 0x1}},
+		{"16 bits, W0S", Register{Bits: 16, Access: ReadWrite, WriteEffect: ZeroToSet}, Layout[uint32]{Idle: 0xffff}},
+		{"write-only", Register{Bits: 32, Access: WriteOnly}, Layout[uint32]{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, RegisterLayout[uint32](&tt.r))
+		})
+	}
+}

@@ -12,9 +12,13 @@ import (
 const Size = 0x100
 
 // New returns the register map of EDU on b, with the peripheral at offset
-// base. It fails if the block does not fit on b; after that no register
-// access through the map can be out of range or misaligned.
+// base. It fails if the block does not fit on b or base is not a multiple
+// of 8 (its widest register); after that no register access through the
+// map can be out of range or misaligned.
 func New(b regs.Bus, base uintptr) (*EDU, error) {
+	if base%8 != 0 {
+		return nil, fmt.Errorf("mapping EDU at %#x: not 8-byte aligned: %w", base, regs.ErrMisaligned)
+	}
 	if err := regs.CheckExtent(b, base, Size); err != nil {
 		return nil, fmt.Errorf("mapping EDU: %w", err)
 	}
@@ -71,8 +75,8 @@ func (c *EDU) init(b regs.Bus, base uintptr) {
 	c.FACTORIAL = regs.MakeRW[uint32](b, base+0x8, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0x0})
 	c.STATUS = regs.MakeRW[uint32](b, base+0x20, regs.Layout[uint32]{Keep: 0xfffffffe, Idle: 0x0})
 	c.INTR_STATUS = regs.MakeRO[uint32](b, base+0x24)
-	c.INTR_RAISE = regs.MakeWO[uint32](b, base+0x60, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0x0})
-	c.INTR_ACK = regs.MakeWO[uint32](b, base+0x64, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0x0})
+	c.INTR_RAISE = regs.MakeWO[uint32](b, base+0x60, regs.Layout[uint32]{Keep: 0x0, Idle: 0x0})
+	c.INTR_ACK = regs.MakeWO[uint32](b, base+0x64, regs.Layout[uint32]{Keep: 0x0, Idle: 0x0})
 	c.DMA_SRC = regs.MakeRW[uint64](b, base+0x80, regs.Layout[uint64]{Keep: 0xffffffffffffffff, Idle: 0x0})
 	c.DMA_DST = regs.MakeRW[uint64](b, base+0x88, regs.Layout[uint64]{Keep: 0xffffffffffffffff, Idle: 0x0})
 	c.DMA_COUNT = regs.MakeRW[uint64](b, base+0x90, regs.Layout[uint64]{Keep: 0xffffffffffffffff, Idle: 0x0})

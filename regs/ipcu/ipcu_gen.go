@@ -12,9 +12,13 @@ import (
 const Size = 0x2000
 
 // New returns the register map of IPCU on b, with the peripheral at offset
-// base. It fails if the block does not fit on b; after that no register
-// access through the map can be out of range or misaligned.
+// base. It fails if the block does not fit on b or base is not a multiple
+// of 8 (its widest register); after that no register access through the
+// map can be out of range or misaligned.
 func New(b regs.Bus, base uintptr) (*IPCU, error) {
+	if base%8 != 0 {
+		return nil, fmt.Errorf("mapping IPCU at %#x: not 8-byte aligned: %w", base, regs.ErrMisaligned)
+	}
 	if err := regs.CheckExtent(b, base, Size); err != nil {
 		return nil, fmt.Errorf("mapping IPCU: %w", err)
 	}
@@ -76,7 +80,7 @@ func (c *IPCU) init(b regs.Bus, base uintptr) {
 	c.CAPS = regs.MakeRO[uint32](b, base+0x8)
 	c.DMACAPS = regs.MakeRO[uint32](b, base+0xc)
 	c.CTRL = regs.MakeRW[uint32](b, base+0x10, regs.Layout[uint32]{Keep: 0xfffffffd, Idle: 0x0})
-	c.ACL_LOCK = regs.MakeWO[uint32](b, base+0x14, regs.Layout[uint32]{Keep: 0xfffffffe, Idle: 0x0})
+	c.ACL_LOCK = regs.MakeWO[uint32](b, base+0x14, regs.Layout[uint32]{Keep: 0x0, Idle: 0x0})
 	c.CORE_ID = regs.MakeRO[uint32](b, base+0x18)
 	c.ERR_STATUS = regs.MakeRW[uint32](b, base+0x20, regs.Layout[uint32]{Keep: 0xfffffffc, Idle: 0x0})
 	c.ERR_INFO = regs.MakeRO[uint32](b, base+0x24)
@@ -158,7 +162,7 @@ func (c *IPCU_CORE) init(b regs.Bus, base uintptr) {
 	c.IRQ_STATUS = regs.MakeRW[uint32](b, base+0x0, regs.Layout[uint32]{Keep: 0xffffffc0, Idle: 0x0})
 	c.IRQ_MASK = regs.MakeRW[uint32](b, base+0x4, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0x0})
 	c.IRQ_MSTATUS = regs.MakeRO[uint32](b, base+0x8)
-	c.IRQ_EOI = regs.MakeWO[uint32](b, base+0xc, regs.Layout[uint32]{Keep: 0xfffffffe, Idle: 0x0})
+	c.IRQ_EOI = regs.MakeWO[uint32](b, base+0xc, regs.Layout[uint32]{Keep: 0x0, Idle: 0x0})
 	c.RX_PEND = regs.MakeRO[uint32](b, base+0x10)
 	c.RX_EN = regs.MakeRW[uint32](b, base+0x14, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0x0})
 	c.TX_PEND = regs.MakeRW[uint32](b, base+0x18, regs.Layout[uint32]{Keep: 0xffff0000, Idle: 0x0})
@@ -207,9 +211,9 @@ type IPCU_MBOX struct {
 func (c *IPCU_MBOX) init(b regs.Bus, base uintptr) {
 	c.CFG = regs.MakeRW[uint32](b, base+0x0, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0x0})
 	c.STATUS = regs.MakeRW[uint32](b, base+0x4, regs.Layout[uint32]{Keep: 0xfff8fce0, Idle: 0x0})
-	c.COMMIT = regs.MakeWO[uint32](b, base+0x8, regs.Layout[uint32]{Keep: 0xffffffe0, Idle: 0x0})
+	c.COMMIT = regs.MakeWO[uint32](b, base+0x8, regs.Layout[uint32]{Keep: 0x0, Idle: 0x0})
 	c.RXLEN = regs.MakeRO[uint32](b, base+0xc)
-	c.POP = regs.MakeWO[uint32](b, base+0x10, regs.Layout[uint32]{Keep: 0xfffffffe, Idle: 0x0})
+	c.POP = regs.MakeWO[uint32](b, base+0x10, regs.Layout[uint32]{Keep: 0x0, Idle: 0x0})
 	for i := range c.TXDATA {
 		c.TXDATA[i] = regs.MakeRW[uint32](b, base+0x40+uintptr(i)*0x4, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0x0})
 	}

@@ -127,9 +127,10 @@ type Generated struct {
 
 // CheckGenerated parses g.SVD and checks the generated map against it:
 // the Description equals the SVD's; every typed register of every map sits
-// at the offset of a register of the SVD with the same name, width and
-// kind, is read with one access of its width, and every register of the SVD
-// has exactly one typed register; a bus one byte too small is refused; and
+// at the offset of a register of the SVD with the same name, width, kind
+// and layout (alternate registers share an offset), is read with one access
+// of its width, and every register of the SVD has exactly one typed
+// register; a bus one byte too small is refused; and
 // every field of every register is in a field set with its position and
 // kind.
 func CheckGenerated(t testing.TB, g Generated) {
@@ -176,22 +177,41 @@ func checkMap(t testing.TB, p *regs.Peripheral, build func(regs.Bus) (any, error
 	if err != nil {
 		t.Fatalf("%s: building the map on a bus of its size: %v", p.Name, err)
 	}
-	found := map[uint64]string{}
+	// Alternate registers share an offset, so registers are matched on
+	// offset and name.
+	byOff := map[uint64][]*regs.Register{}
+	for i := range p.Registers {
+		r := &p.Registers[i]
+		byOff[r.Offset] = append(byOff[r.Offset], r)
+	}
+	type key struct {
+		off  uint64
+		name string
+	}
+	found := map[key]string{}
 	walk(reflect.ValueOf(m), "", func(path string, v reflect.Value) {
 		r := v.Interface().(regs.Reg)
 		off := uint64(r.Offset())
-		d := p.RegisterAt(off)
-		if d == nil {
+		cands := byOff[off]
+		if len(cands) == 0 {
 			t.Errorf("%s.%s: offset %#x is no register of the SVD", p.Name, path, off)
 			return
 		}
-		if prev, dup := found[off]; dup {
-			t.Errorf("%s: %s and %s both at offset %#x", p.Name, prev, path, off)
+		d := cands[0]
+		for _, c := range cands {
+			if shape(c.Name) == shape(path) {
+				d = c
+				break
+			}
 		}
-		found[off] = path
 		if shape(d.Name) != shape(path) {
 			t.Errorf("%s: %s at offset %#x is %s in the SVD", p.Name, path, off, d.Name)
 		}
+		k := key{off, d.Name}
+		if prev, dup := found[k]; dup {
+			t.Errorf("%s: %s and %s both at offset %#x", p.Name, prev, path, off)
+		}
+		found[k] = path
 		if r.Bits() != int(d.Bits) {
 			t.Errorf("%s.%s: %d bits, the SVD says %d", p.Name, path, r.Bits(), d.Bits)
 		}
@@ -199,6 +219,13 @@ func checkMap(t testing.TB, p *regs.Peripheral, build func(regs.Bus) (any, error
 		kind = kind[:strings.IndexByte(kind, '[')]
 		if kind != d.TypedKind() {
 			t.Errorf("%s.%s: typed as %s, the SVD's access (%s, read action %q) makes it %s", p.Name, path, kind, d.Access, d.ReadAction, d.TypedKind())
+		}
+		if lm := v.MethodByName("Layout"); lm.IsValid() && lm.Type().NumIn() == 0 {
+			l := lm.Call(nil)[0]
+			want := regs.RegisterLayout[uint64](d)
+			if keep, idle := l.FieldByName("Keep").Uint(), l.FieldByName("Idle").Uint(); keep != want.Keep || idle != want.Idle {
+				t.Errorf("%s.%s: layout keeps %#x, idle %#x; the SVD's fields and write effect say %#x, %#x", p.Name, path, keep, idle, want.Keep, want.Idle)
+			}
 		}
 		if read := v.MethodByName("Read"); read.IsValid() {
 			bus.Trace()
@@ -210,7 +237,7 @@ func checkMap(t testing.TB, p *regs.Peripheral, build func(regs.Bus) (any, error
 		}
 	})
 	for _, r := range p.Registers {
-		if _, ok := found[r.Offset]; !ok {
+		if _, ok := found[key{r.Offset, r.Name}]; !ok {
 			t.Errorf("%s.%s at %#x has no typed register", p.Name, r.Name, r.Offset)
 		}
 	}

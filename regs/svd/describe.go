@@ -22,8 +22,14 @@ import (
 // its own, or else that of its first field that has one.
 //
 // Describe fails for a name d has no peripheral of, for a register whose
-// size is not 8, 16, 32 or 64 bits, and when flattening would give more
-// than MaxDescribeElements registers and cluster elements.
+// size is not 8, 16, 32 or 64 bits, for a register whose offset from the
+// peripheral is not a multiple of its size (dimIncrement included), for a
+// register array whose dimIncrement is less than its size (a cluster
+// array's elements are checked through their registers), for two registers of a peripheral that
+// overlap unless one is an alternate view (alternateRegister,
+// alternateGroup, or inside an alternateCluster), for two fields of a
+// register that overlap, and when flattening would give more than
+// MaxDescribeElements registers and cluster elements.
 func (d *Device) Describe(peripherals ...string) (*regs.Description, error) {
 	desc := &regs.Description{Name: d.Name, Description: d.Description}
 	var ps []*Peripheral
@@ -55,20 +61,28 @@ func (d *Device) Describe(peripherals ...string) (*regs.Description, error) {
 type flattener struct {
 	dev   *path
 	count int // registers and cluster elements, against MaxDescribeElements
-	regs  []regs.Register
+	regs  []flatReg
 	// fields caches the converted fields of each model register, which all
 	// elements of an array share.
 	fields map[*Register][]regs.Field
+}
+
+// A flatReg is a flattened register with what the overlap check needs.
+type flatReg struct {
+	regs.Register
+	alt  bool // an alternate view, which may overlap others
+	path *path
+	line int
 }
 
 func (fl *flattener) peripheral(p *Peripheral) (regs.Peripheral, error) {
 	out := regs.Peripheral{Name: p.Name, Description: p.Description, Base: p.BaseAddress}
 	fl.regs = nil
 	pp := fl.dev.down("peripheral", p.Name)
-	if err := fl.contents(p.Registers, p.Clusters, "", 0, pp); err != nil {
+	if err := fl.contents(p.Registers, p.Clusters, "", 0, false, pp); err != nil {
 		return out, err
 	}
-	slices.SortStableFunc(fl.regs, func(a, b regs.Register) int {
+	slices.SortStableFunc(fl.regs, func(a, b flatReg) int {
 		switch {
 		case a.Offset < b.Offset:
 			return -1
@@ -77,9 +91,22 @@ func (fl *flattener) peripheral(p *Peripheral) (regs.Peripheral, error) {
 		}
 		return 0
 	})
-	for _, r := range fl.regs {
-		if end := r.Offset + uint64(r.Bits)/8; end > out.Size {
+	// Registers other than alternate views must not overlap.
+	var last *flatReg // the plain register reaching furthest so far
+	for i := range fl.regs {
+		r := &fl.regs[i]
+		end := r.Offset + uint64(r.Bits)/8
+		if end > out.Size {
 			out.Size = end
+		}
+		if r.alt {
+			continue
+		}
+		if last != nil && r.Offset < last.Offset+uint64(last.Bits)/8 {
+			return out, errorf(r.path, r.line, "register %s at %#x overlaps register %s at %#x (neither is an alternateRegister or alternateGroup)", r.Name, r.Offset, last.Name, last.Offset)
+		}
+		if last == nil || end > last.Offset+uint64(last.Bits)/8 {
+			last = r
 		}
 	}
 	// The block decodes its whole address blocks, which may reach past the
@@ -89,25 +116,30 @@ func (fl *flattener) peripheral(p *Peripheral) (regs.Peripheral, error) {
 			out.Size = end
 		}
 	}
-	out.Registers = fl.regs
+	out.Registers = make([]regs.Register, len(fl.regs))
+	for i := range fl.regs {
+		out.Registers[i] = fl.regs[i].Register
+	}
 	fl.regs = nil
 	return out, nil
 }
 
-// contents flattens registers and clusters under prefix at offset base.
-func (fl *flattener) contents(rs []*Register, cs []*Cluster, prefix string, base uint64, p *path) error {
+// contents flattens registers and clusters under prefix at offset base;
+// alt says they are inside an alternate cluster.
+func (fl *flattener) contents(rs []*Register, cs []*Cluster, prefix string, base uint64, alt bool, p *path) error {
 	for _, r := range rs {
-		if err := fl.register(r, prefix, base, p); err != nil {
+		if err := fl.register(r, prefix, base, alt, p); err != nil {
 			return err
 		}
 	}
 	for _, c := range cs {
 		cp := p.down("cluster", c.Name)
+		calt := alt || c.AlternateCluster != ""
 		err := elements(c.Dim, c.Name, c.AddressOffset, base, func(name, _ string, off uint64) error {
 			if err := fl.spend(); err != nil {
 				return err
 			}
-			return fl.contents(c.Registers, c.Clusters, prefix+name+".", off, cp)
+			return fl.contents(c.Registers, c.Clusters, prefix+name+".", off, calt, cp)
 		})
 		if err != nil {
 			return located(err, cp, c.Line)
@@ -155,14 +187,27 @@ func elements(d *Dim, name string, off, base uint64, fn func(name, index string,
 	return nil
 }
 
-func (fl *flattener) register(r *Register, prefix string, base uint64, up *path) error {
+func (fl *flattener) register(r *Register, prefix string, base uint64, alt bool, up *path) error {
 	p := up.down("register", r.Name)
 	switch r.Size {
 	case 8, 16, 32, 64:
 	default:
 		return errorf(p, r.Line, "register size %d bits is not 8, 16, 32 or 64", r.Size)
 	}
-	fields := fl.convertFields(r)
+	bytes := uint64(r.Size / 8)
+	if d := r.Dim; d != nil && d.Count > 1 {
+		if d.Increment < bytes {
+			return errorf(p, r.Line, "dimIncrement %#x is less than the register's size of %d bytes: the elements overlap", d.Increment, bytes)
+		}
+		if d.Increment%bytes != 0 {
+			return errorf(p, r.Line, "dimIncrement %#x is not a multiple of the register's size of %d bytes: elements would be misaligned", d.Increment, bytes)
+		}
+	}
+	alt = alt || r.AlternateRegister != "" || r.AlternateGroup != ""
+	fields, err := fl.convertFields(r, p)
+	if err != nil {
+		return err
+	}
 	ra := r.ReadAction
 	if ra == regs.ReadNormal {
 		for _, f := range fields {
@@ -172,14 +217,17 @@ func (fl *flattener) register(r *Register, prefix string, base uint64, up *path)
 			}
 		}
 	}
-	err := elements(r.Dim, r.Name, r.AddressOffset, base, func(name, index string, off uint64) error {
-		if _, ok := step(off, uint64(r.Size/8), 1); !ok {
+	err = elements(r.Dim, r.Name, r.AddressOffset, base, func(name, index string, off uint64) error {
+		if _, ok := step(off, bytes, 1); !ok {
 			return fmt.Errorf("register at %#x extends past the address space", off)
+		}
+		if off%bytes != 0 {
+			return fmt.Errorf("register %s at offset %#x is not aligned to its size of %d bytes", prefix+name, off, bytes)
 		}
 		if err := fl.spend(); err != nil {
 			return err
 		}
-		fl.regs = append(fl.regs, regs.Register{
+		fl.regs = append(fl.regs, flatReg{alt: alt, path: p, line: r.Line, Register: regs.Register{
 			Name:        prefix + name,
 			Description: subst(r.Description, index),
 			Offset:      off,
@@ -187,9 +235,10 @@ func (fl *flattener) register(r *Register, prefix string, base uint64, up *path)
 			Access:      r.Access,
 			Reset:       r.ResetValue,
 			ResetMask:   r.ResetMask,
+			WriteEffect: r.WriteEffect,
 			ReadAction:  ra,
 			Fields:      fields,
-		})
+		}})
 		return nil
 	})
 	if err != nil {
@@ -198,11 +247,11 @@ func (fl *flattener) register(r *Register, prefix string, base uint64, up *path)
 	return nil
 }
 
-// convertFields returns the description fields of r, sorted by offset.
-// The slice is shared by the elements of an array.
-func (fl *flattener) convertFields(r *Register) []regs.Field {
+// convertFields returns the description fields of r, sorted by offset, or
+// an error if two overlap. The slice is shared by the elements of an array.
+func (fl *flattener) convertFields(r *Register, p *path) ([]regs.Field, error) {
 	if fs, ok := fl.fields[r]; ok {
-		return fs
+		return fs, nil
 	}
 	var out []regs.Field
 	for _, f := range r.Fields {
@@ -223,9 +272,15 @@ func (fl *flattener) convertFields(r *Register) []regs.Field {
 		out = append(out, rf)
 	}
 	slices.SortStableFunc(out, func(a, b regs.Field) int { return int(a.Offset) - int(b.Offset) })
+	for i := 1; i < len(out); i++ {
+		if prev := out[i-1]; int(out[i].Offset) < int(prev.Offset)+int(prev.Width) {
+			return nil, errorf(p, r.Line, "field %s bits [%d:%d] overlaps field %s bits [%d:%d]",
+				out[i].Name, int(out[i].Offset)+int(out[i].Width)-1, out[i].Offset, prev.Name, int(prev.Offset)+int(prev.Width)-1, prev.Offset)
+		}
+	}
 	if fl.fields == nil {
 		fl.fields = make(map[*Register][]regs.Field)
 	}
 	fl.fields[r] = out
-	return out
+	return out, nil
 }

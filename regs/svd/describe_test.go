@@ -31,7 +31,7 @@ const describeDoc = `<device><name>D</name><description>Dev</description><periph
     </cluster>
   </cluster>
   <cluster><dim>2</dim><dimIncrement>0x8</dimIncrement><name>CH%s</name><addressOffset>0x20</addressOffset>
-    <register><name>CFG</name><addressOffset>0x4</addressOffset><size>64</size></register>
+    <register><name>CFG</name><addressOffset>0x8</addressOffset><size>64</size></register>
   </cluster>
   <register><name>LAST</name><addressOffset>0x08</addressOffset></register>
 </registers></peripheral>
@@ -66,8 +66,8 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, []reg{
 		{"CTRL", 0x0, 32, 0},
 		{"LAST", 0x8, 32, 0},
-		{"CH0.CFG", 0x24, 64, 0},
-		{"CH1.CFG", 0x2C, 64, 0},
+		{"CH0.CFG", 0x28, 64, 0},
+		{"CH1.CFG", 0x30, 64, 0},
 		{"MBOX[3].STATUS", 0x104, 16, 0},
 		{"MBOX[3].DATA[0]", 0x110, 32, regs.ReadModifyExternal},
 		{"MBOX[3].DATA[1]", 0x114, 32, regs.ReadModifyExternal},
@@ -159,4 +159,83 @@ func TestDescribeErrors(t *testing.T) {
 	_, err = d.Describe()
 	require.ErrorAs(t, err, &perr)
 	assert.Contains(t, err.Error(), "overflows")
+}
+
+func TestDescribeRejectsMisalignedAndOverlapping(t *testing.T) {
+	for _, tt := range []struct {
+		name, regs, path, want string
+	}{
+		{"misaligned register", `<register><name>A</name><addressOffset>0</addressOffset></register>
+<register><name>CFG</name><addressOffset>0x6</addressOffset><size>32</size></register>`,
+			"register CFG", "register CFG at offset 0x6 is not aligned to its size of 4 bytes"},
+		{"misaligned in a cluster", `<cluster><name>C</name><addressOffset>0x2</addressOffset>
+<register><name>R</name><addressOffset>0</addressOffset><size>32</size></register></cluster>`,
+			"cluster C / register R", "register C.R at offset 0x2 is not aligned"},
+		{"misaligned dimIncrement", `<register><dim>4</dim><dimIncrement>6</dimIncrement><name>D[%s]</name><addressOffset>0x20</addressOffset></register>`,
+			"register D", "dimIncrement 0x6 is not a multiple of the register's size of 4 bytes"},
+		{"dimIncrement 0", `<register><dim>4</dim><dimIncrement>0</dimIncrement><name>C[%s]</name><addressOffset>0x10</addressOffset></register>`,
+			"register C", "dimIncrement 0x0 is less than the register's size of 4 bytes"},
+		{"dimIncrement below the size", `<register><dim>4</dim><dimIncrement>2</dimIncrement><name>D[%s]</name><addressOffset>0x20</addressOffset><size>32</size></register>`,
+			"register D", "dimIncrement 0x2 is less than the register's size of 4 bytes"},
+		{"overlapping registers", `<register><name>A</name><addressOffset>0</addressOffset><size>32</size></register>
+<register><name>B</name><addressOffset>2</addressOffset><size>16</size></register>`,
+			"register B", "register B at 0x2 overlaps register A at 0x0"},
+		{"overlapping cluster elements", `<cluster><dim>2</dim><dimIncrement>0</dimIncrement><name>C[%s]</name><addressOffset>0</addressOffset>
+<register><name>R</name><addressOffset>0</addressOffset></register></cluster>`,
+			"cluster C / register R", "register C[1].R at 0x0 overlaps register C[0].R at 0x0"},
+		{"overlapping fields", `<register><name>A</name><addressOffset>0</addressOffset><size>32</size>
+<fields><field><name>F</name><bitRange>[7:0]</bitRange></field><field><name>G</name><bitRange>[3:0]</bitRange><modifiedWriteValues>oneToClear</modifiedWriteValues></field></fields></register>`,
+			"register A", "field G bits [3:0] overlaps field F bits [7:0]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := device(`<peripheral><name>P</name><baseAddress>0</baseAddress><registers>` + tt.regs + `</registers></peripheral>`)
+			d := parseString(t, doc)
+			_, err := d.Describe()
+			var perr *ParseError
+			require.ErrorAs(t, err, &perr)
+			assert.Equal(t, "device DEV / peripheral P / "+tt.path, perr.Path)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// Registers that are alternate views of one address may share it; the
+// others still may not overlap them.
+func TestDescribeAlternateRegisters(t *testing.T) {
+	doc := device(`<peripheral><name>TIM</name><baseAddress>0</baseAddress><registers>
+<register><name>CCMR1_Output</name><addressOffset>0x18</addressOffset><fields><field><name>OC1M</name><bitRange>[6:4]</bitRange></field></fields></register>
+<register><name>CCMR1_Input</name><alternateRegister>CCMR1_Output</alternateRegister><addressOffset>0x18</addressOffset><fields><field><name>IC1F</name><bitRange>[7:4]</bitRange></field></fields></register>
+<register><name>MODE_A</name><alternateGroup>A</alternateGroup><addressOffset>0x20</addressOffset></register>
+<register><name>MODE</name><addressOffset>0x20</addressOffset></register>
+<cluster><name>ALT</name><alternateCluster>X</alternateCluster><addressOffset>0x20</addressOffset>
+<register><name>R</name><addressOffset>0</addressOffset></register></cluster>
+</registers></peripheral>`)
+	d := parseString(t, doc)
+	r := d.Peripherals[0].Registers[1]
+	assert.Equal(t, "CCMR1_Output", r.AlternateRegister)
+	assert.Equal(t, "A", d.Peripherals[0].Registers[2].AlternateGroup)
+	assert.Equal(t, "X", d.Peripherals[0].Clusters[0].AlternateCluster)
+	desc, err := d.Describe()
+	require.NoError(t, err)
+	var names []string
+	for _, r := range desc.Peripherals[0].Registers {
+		names = append(names, r.Name)
+	}
+	assert.Equal(t, []string{"CCMR1_Output", "CCMR1_Input", "MODE_A", "MODE", "ALT.R"}, names)
+}
+
+// A register's own modifiedWriteValues is in its description, for the
+// bits no field covers.
+func TestDescribeRegisterWriteEffect(t *testing.T) {
+	doc := device(`<peripheral><name>P</name><baseAddress>0</baseAddress><registers>
+<register><name>INTSTAT</name><addressOffset>0</addressOffset><modifiedWriteValues>oneToClear</modifiedWriteValues></register>
+<register><name>CTRL</name><addressOffset>4</addressOffset></register>
+</registers></peripheral>`)
+	desc, err := parseString(t, doc).Describe()
+	require.NoError(t, err)
+	rs := desc.Peripherals[0].Registers
+	assert.Equal(t, regs.OneToClear, rs[0].WriteEffect)
+	assert.Equal(t, regs.WriteNormal, rs[1].WriteEffect)
+	assert.Equal(t, regs.Layout[uint32]{Keep: 0, Idle: 0}, regs.RegisterLayout[uint32](&rs[0]))
+	assert.Equal(t, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0}, regs.RegisterLayout[uint32](&rs[1]))
 }

@@ -14,10 +14,11 @@
 // description, width, addressUnitBits and the registerPropertiesGroup:
 // size, access, resetValue, resetMask), peripherals (with groupName,
 // headerStructName, baseAddress, addressBlock and interrupt), clusters,
-// registers (with displayName, modifiedWriteValues and readAction), fields
-// and enumerated values. It ignores what a register map does not need: the
-// cpu section, protection, writeConstraint, alternateGroup and the
-// alternate* links, dimArrayIndex, prependToName/appendToName,
+// registers (with displayName, modifiedWriteValues, readAction,
+// alternateRegister and alternateGroup; clusters with alternateCluster),
+// fields and enumerated values. It ignores what a register map does not
+// need: the cpu section, protection, writeConstraint, dimArrayIndex,
+// prependToName/appendToName,
 // disableCondition and vendorExtensions. Elements it does not know are
 // skipped, so newer files parse.
 //

@@ -129,11 +129,14 @@ type Cluster struct {
 	// AddressOffset is relative to the parent cluster or peripheral. For
 	// an array it is the offset of element 0.
 	AddressOffset uint64
-	DerivedFrom   string
-	Defaults      RegisterProperties
-	Registers     []*Register
-	Clusters      []*Cluster
-	Line          int
+	// AlternateCluster names the cluster this one is another view of: its
+	// registers may overlap others.
+	AlternateCluster string
+	DerivedFrom      string
+	Defaults         RegisterProperties
+	Registers        []*Register
+	Clusters         []*Cluster
+	Line             int
 }
 
 // A Register is one register. It may be an array (Dim non-nil).
@@ -164,10 +167,15 @@ type Register struct {
 	// WriteEffect is the register's modifiedWriteValues, if stated.
 	WriteEffect regs.WriteEffect
 	// ReadAction is the register's readAction, if stated.
-	ReadAction  regs.ReadAction
-	DerivedFrom string
-	Fields      []*Field // in document order
-	Line        int
+	ReadAction regs.ReadAction
+	// AlternateRegister names the register this one is another view of,
+	// at the same address, and AlternateGroup the group of such views it
+	// belongs to. Either lets it overlap other registers.
+	AlternateRegister string
+	AlternateGroup    string
+	DerivedFrom       string
+	Fields            []*Field // in document order
+	Line              int
 }
 
 // A Field is a run of bits of a register.

@@ -474,6 +474,8 @@ func (c *converter) cluster1(n *node, in RegisterProperties, p *path, name, inde
 	desc, _ := text(n, "description")
 	cl.Description = subst(cleanText(desc), index)
 	cl.HeaderStructName, _ = text(n, "headerStructName")
+	cl.AlternateCluster, _ = text(n, "alternateCluster")
+	cl.AlternateCluster = strings.TrimSpace(cl.AlternateCluster)
 	var err error
 	if cl.Defaults, err = properties(n, in, p); err != nil {
 		return nil, err
@@ -538,6 +540,9 @@ func (c *converter) register1(n *node, in RegisterProperties, p *path, name, ind
 	r.DisplayName = subst(dn, index)
 	desc, _ := text(n, "description")
 	r.Description = subst(cleanText(desc), index)
+	r.AlternateRegister, _ = text(n, "alternateRegister")
+	r.AlternateGroup, _ = text(n, "alternateGroup")
+	r.AlternateRegister, r.AlternateGroup = strings.TrimSpace(r.AlternateRegister), strings.TrimSpace(r.AlternateGroup)
 	props, err := properties(n, in, p)
 	if err != nil {
 		return nil, err

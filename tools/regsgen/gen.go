@@ -140,9 +140,25 @@ func (g *generator) peripheral(p *svd.Peripheral, d *regs.Peripheral) error {
 	fmt.Fprintf(w, "// %s is the extent of the %s registers in bytes.\n", size, p.Name)
 	fmt.Fprintf(w, "const %s = %#x\n\n", size, d.Size)
 	fmt.Fprintf(w, "// %s returns the register map of %s on b, with the peripheral at offset\n", ctor, p.Name)
-	fmt.Fprintf(w, "// base. It fails if the block does not fit on b; after that no register\n")
-	fmt.Fprintf(w, "// access through the map can be out of range or misaligned.\n")
+	// Registers are aligned to their size within the block (Describe
+	// checks), so a base aligned to the widest keeps them all aligned.
+	align := 1
+	for _, r := range d.Registers {
+		align = max(align, int(r.Bits)/8)
+	}
+	if align > 1 {
+		fmt.Fprintf(w, "// base. It fails if the block does not fit on b or base is not a multiple\n")
+		fmt.Fprintf(w, "// of %d (its widest register); after that no register access through the\n", align)
+		fmt.Fprintf(w, "// map can be out of range or misaligned.\n")
+	} else {
+		fmt.Fprintf(w, "// base. It fails if the block does not fit on b; after that no register\n")
+		fmt.Fprintf(w, "// access through the map can be out of range or misaligned.\n")
+	}
 	fmt.Fprintf(w, "func %s(b regs.Bus, base uintptr) (*%s, error) {\n", ctor, typ)
+	if align > 1 {
+		fmt.Fprintf(w, "\tif base%%%d != 0 {\n", align)
+		fmt.Fprintf(w, "\t\treturn nil, fmt.Errorf(\"mapping %s at %%#x: not %d-byte aligned: %%w\", base, regs.ErrMisaligned)\n\t}\n", p.Name, align)
+	}
 	fmt.Fprintf(w, "\tif err := regs.CheckExtent(b, base, %s); err != nil {\n", size)
 	fmt.Fprintf(w, "\t\treturn nil, fmt.Errorf(\"mapping %s: %%w\", err)\n\t}\n", p.Name)
 	fmt.Fprintf(w, "\tp := new(%s)\n\tp.init(b, base)\n\treturn p, nil\n}\n\n", typ)
@@ -271,15 +287,8 @@ func descFields(r *svd.Register) []regs.Field {
 
 // registerKind returns the typed register kind of r and its layout.
 func registerKind(r *svd.Register) (string, regs.Layout[uint64]) {
-	rd := regs.Register{Access: r.Access, ReadAction: r.ReadAction, Fields: descFields(r)}
-	l := regs.LayoutOf[uint64](rd.Fields...)
-	mask := ^uint64(0)
-	if r.Size < 64 {
-		mask = 1<<uint(r.Size) - 1
-	}
-	l.Keep &= mask
-	l.Idle &= mask
-	return rd.TypedKind(), l
+	rd := regs.Register{Bits: uint8(r.Size), Access: r.Access, WriteEffect: r.WriteEffect, ReadAction: r.ReadAction, Fields: descFields(r)}
+	return rd.TypedKind(), regs.RegisterLayout[uint64](&rd)
 }
 
 func registerDoc(r *svd.Register, kind string) string {
@@ -288,7 +297,11 @@ func registerDoc(r *svd.Register, kind string) string {
 	if r.Description != "" {
 		fmt.Fprintf(&b, ": %s", oneLine(r.Description))
 	}
-	fmt.Fprintf(&b, " (%s, offset %#x", kind, r.AddressOffset)
+	fmt.Fprintf(&b, " (%s", kind)
+	if r.WriteEffect != regs.WriteNormal {
+		fmt.Fprintf(&b, ", %s", r.WriteEffect)
+	}
+	fmt.Fprintf(&b, ", offset %#x", r.AddressOffset)
 	if r.Dim != nil {
 		fmt.Fprintf(&b, " + i*%#x", r.Dim.Increment)
 	}
@@ -466,8 +479,12 @@ func (g *generator) description(d *regs.Description) {
 	for _, p := range d.Peripherals {
 		fmt.Fprintf(w, "{\nName: %q,\nDescription: %q,\nBase: %#x,\nSize: %#x,\nRegisters: []regs.Register{\n", p.Name, p.Description, p.Base, p.Size)
 		for _, r := range p.Registers {
-			fmt.Fprintf(w, "{Name: %q, Description: %q, Offset: %#x, Bits: %d, Access: regs.%s, Reset: %#x, ResetMask: %#x, ReadAction: regs.%s, Fields: %s},\n",
-				r.Name, r.Description, r.Offset, r.Bits, accessConst(r.Access), r.Reset, r.ResetMask, readActionConst(r.ReadAction), fieldsRef(r.Fields))
+			we := ""
+			if r.WriteEffect != regs.WriteNormal {
+				we = fmt.Sprintf(" WriteEffect: regs.%s,", writeEffectConst(r.WriteEffect))
+			}
+			fmt.Fprintf(w, "{Name: %q, Description: %q, Offset: %#x, Bits: %d, Access: regs.%s, Reset: %#x, ResetMask: %#x,%s ReadAction: regs.%s, Fields: %s},\n",
+				r.Name, r.Description, r.Offset, r.Bits, accessConst(r.Access), r.Reset, r.ResetMask, we, readActionConst(r.ReadAction), fieldsRef(r.Fields))
 		}
 		fmt.Fprintf(w, "},\n},\n")
 	}

@@ -94,6 +94,7 @@ func TestGeneratedTestCatchesMistakes(t *testing.T) {
 		{"field position", "ERR:   regs.W1CField[uint32]{Bits: regs.Bits[uint32]{Shift: 8,", "ERR:   regs.W1CField[uint32]{Bits: regs.Bits[uint32]{Shift: 9,", "ERR: bits [9+1], the SVD says [8+1]"},
 		{"array stride", "base+0x100+uintptr(i)*0x20", "base+0x100+uintptr(i)*0x40", "is no register of the SVD"},
 		{"reset value", "Reset: 0x424c4b31", "Reset: 0x424c4b32", "Description differs"},
+		{"layout", "regs.Layout[uint32]{Keep: 0xff0eef,", "regs.Layout[uint32]{Keep: 0xffffffff,", "CTRL: layout keeps 0xffffffff"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := genPackage(t, "testdata/demo.svd", "demo")
@@ -140,6 +141,9 @@ func TestVendorIPCPeripherals(t *testing.T) {
 		{"STM32WB55_CM4.svd", "ipcc", "IPCC"},
 		{"RP2040.svd", "sio", "SIO"},
 		{"nrf5340_application.svd", "ipc", "IPC_S"},
+		// TIM1 has alternate registers: CCMR1_Input and CCMR1_Output
+		// share offset 0x18.
+		{"STM32WB55_CM4.svd", "tim", "TIM1"},
 	} {
 		d := genPackage(t, filepath.Join(dir, v.file), v.pkg, v.periph)
 		dirs = append(dirs, d)
@@ -168,4 +172,87 @@ func TestVendorIPCPeripherals(t *testing.T) {
 	ipc := code(2, "ipc_gen.go")
 	has(ipc, "TASKS_SEND [16]regs.WO[uint32]")
 	has(ipc, "SEND_CNF [16]regs.RW[uint32]")
+}
+
+// altExtraTest is added to the package generated from testdata/alt.svd: it
+// checks what the generated test cannot see.
+const altExtraTest = `package alt
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/ipcu/ipcu/regs"
+	"github.com/ipcu/ipcu/regs/regstest"
+)
+
+// INTSTAT is write-1-to-clear as a whole: acking bit 0 with Modify must not
+// write back the other pending bits, which would clear them.
+func TestRegisterLevelW1C(t *testing.T) {
+	bus := regstest.NewBus(Size)
+	blk, err := New(bus, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Poke(0, 32, 0xf0)
+	blk.INTSTAT.Modify(func(v uint32) uint32 { return v | 1 })
+	tr := bus.Trace()
+	if w := tr[len(tr)-1]; !w.Write || w.Value != 1 {
+		t.Errorf("acking bit 0 made %+v, want a write of 0x1", w)
+	}
+}
+
+// CNT is 64 bits wide: a base that is not a multiple of 8 would make its
+// accesses misaligned.
+func TestMisalignedBase(t *testing.T) {
+	for _, base := range []uintptr{2, 4} {
+		_, err := New(regstest.NewBus(Size+8), base)
+		if !errors.Is(err, regs.ErrMisaligned) {
+			t.Errorf("New at %#x: %v, want ErrMisaligned", base, err)
+		}
+	}
+	if _, err := New(regstest.NewBus(Size+8), 8); err != nil {
+		t.Errorf("New at 8: %v", err)
+	}
+}
+`
+
+// TestGeneratedEffectsAlternatesAlignment generates testdata/alt.svd: a
+// register that is W1C without fields gets no read-modify-write of its
+// pending bits, alternate registers at one offset pass the generated test,
+// and New refuses a base misaligned for the widest register.
+func TestGeneratedEffectsAlternatesAlignment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	dir := genPackage(t, "testdata/alt.svd", "alt")
+	code, err := os.ReadFile(filepath.Join(dir, "alt_gen.go"))
+	require.NoError(t, err)
+	src := string(code)
+	for _, want := range []string{
+		"c.INTSTAT = regs.MakeRW[uint32](b, base+0x0, regs.Layout[uint32]{Keep: 0x0, Idle: 0x0})",
+		"WriteEffect: regs.OneToClear,",
+		"if base%8 != 0 {",
+		"CCMR1_Output regs.RW[uint32]",
+		"CCMR1_Input regs.RW[uint32]",
+	} {
+		assert.Contains(t, src, want)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "alt_extra_test.go"), []byte(altExtraTest), 0o644))
+	out, err := goTest(t, dir)
+	require.NoError(t, err, out)
+}
+
+// TestRejectsMisalignedSVD checks that regsgen refuses a register whose
+// offset is not a multiple of its size rather than generate a map whose
+// accesses panic.
+func TestRejectsMisalignedSVD(t *testing.T) {
+	svd := filepath.Join(t.TempDir(), "mis.svd")
+	require.NoError(t, os.WriteFile(svd, []byte(`<device><name>M</name><peripherals><peripheral><name>P</name><baseAddress>0</baseAddress><registers>
+<register><name>A</name><addressOffset>0</addressOffset></register>
+<register><name>CFG</name><addressOffset>0x6</addressOffset><size>32</size></register>
+</registers></peripheral></peripherals></device>`), 0o644))
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 1, run([]string{"-svd", svd, "-pkg", "p"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "register CFG at offset 0x6 is not aligned to its size of 4 bytes")
 }
