@@ -104,7 +104,41 @@ func matches(n *node, ref string) bool {
 }
 
 // resolver resolves every derivedFrom of a document.
-type resolver struct{}
+type resolver struct {
+	// index maps each scope a reference has stepped into to its named
+	// kids by every name they answer to (see matches), in document order.
+	// It is built once per scope, after the scope's own derivedFrom is
+	// applied, so that a lookup costs no more than its matches.
+	index map[*node]map[string][]*node
+}
+
+// kidsNamed returns the named kids of scope that answer to name, in
+// document order. scope must be merged.
+func (r *resolver) kidsNamed(scope *node, name string) []*node {
+	idx, ok := r.index[scope]
+	if !ok {
+		idx = make(map[string][]*node)
+		for _, k := range namedKids(scope) {
+			n := k.name()
+			idx[n] = append(idx[n], k)
+			if strings.Contains(n, "%s") {
+				a := strings.Replace(n, "[%s]", "", 1)
+				b := strings.Replace(n, "%s", "", 1)
+				if a != n {
+					idx[a] = append(idx[a], k)
+				}
+				if b != a && b != n {
+					idx[b] = append(idx[b], k)
+				}
+			}
+		}
+		if r.index == nil {
+			r.index = make(map[*node]map[string][]*node)
+		}
+		r.index[scope] = idx
+	}
+	return idx[name]
+}
 
 // resolveAll resolves every derivedFrom below the device root.
 func resolveAll(root *node) error {
@@ -230,8 +264,8 @@ func (r *resolver) walk(scope *node, comps []string, self *node) (*node, error) 
 			return nil, err
 		}
 		var next *node
-		for _, k := range namedKids(cur) {
-			if k != self && matches(k, c) && (i < len(comps)-1 || k.tag == self.tag) {
+		for _, k := range r.kidsNamed(cur, c) {
+			if k != self && (i < len(comps)-1 || k.tag == self.tag) {
 				next = k
 				break
 			}

@@ -1,7 +1,10 @@
 package svd
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -402,4 +405,24 @@ func TestDerivedErrors(t *testing.T) {
 			assert.Contains(t, perr.Err.Error(), tc.contains)
 		})
 	}
+}
+
+// Looking up a derivedFrom must not scan the scope's registers each time:
+// 10000 registers deriving from the last one parsed in seconds when it did
+// (quadratic); with an index per scope it takes milliseconds.
+func TestDeriveLookupIsNotQuadratic(t *testing.T) {
+	const n = 10000
+	var b strings.Builder
+	b.WriteString(`<peripheral><name>P</name><baseAddress>0</baseAddress><registers>`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `<register derivedFrom="Z"><name>R%d</name><addressOffset>%d</addressOffset></register>`, i, 4*i)
+	}
+	fmt.Fprintf(&b, `<register><name>Z</name><addressOffset>%d</addressOffset><size>16</size></register>`, 4*n)
+	b.WriteString(`</registers></peripheral>`)
+	start := time.Now()
+	d := parseString(t, device(b.String()))
+	elapsed := time.Since(start)
+	require.Len(t, d.Peripherals[0].Registers, n+1)
+	assert.Equal(t, 16, d.Peripherals[0].Registers[n-1].Size)
+	assert.Less(t, elapsed, 1500*time.Millisecond, "parsing %d derived registers", n)
 }
