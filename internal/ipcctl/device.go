@@ -59,6 +59,14 @@ func parseDevice(s string) (devName, error) {
 // validPCIAddr reports whether s looks like DDDD:BB:DD.F.
 func validPCIAddr(s string) bool { return pci.CheckAddress(s) == nil }
 
+// size returns the number of bytes of the bus from the block's base.
+func (d *device) size() uint64 {
+	if n := d.Bus.Size(); n > d.Base {
+		return uint64(n - d.Base)
+	}
+	return 0
+}
+
 // devFlags are the flags of the commands that open a device.
 type devFlags struct {
 	svd, periph, mapName string
@@ -103,6 +111,11 @@ func openDevice(s string, df *devFlags) (*device, error) {
 	n, err := parseDevice(s)
 	if err != nil {
 		return nil, &cliError{code: ExitUsage, err: err}
+	}
+	if df.bar < 0 || df.bar > 5 {
+		// VFIO's region indexes go on past the BARs (6 the ROM, 7 the
+		// config space): -bar 7 would write the function's config.
+		return nil, &cliError{code: ExitUsage, err: fmt.Errorf("-bar %d: a BAR is 0 to 5", df.bar)}
 	}
 	d := &device{Name: n, irqK: df.irqKind}
 	root := *df.root

@@ -362,6 +362,8 @@ type progress struct {
 	start time.Time
 	stop  chan struct{}
 	done  chan struct{}
+
+	endOnce sync.Once
 }
 
 func startProgress(env *Env, what string) *progress {
@@ -395,8 +397,15 @@ func (p *progress) set(format string, a ...any) {
 	p.mu.Unlock()
 }
 
-// end stops the reports.
+// printf writes a line to Stderr between the reports.
+func (p *progress) printf(format string, a ...any) {
+	p.mu.Lock()
+	fmt.Fprintf(p.w, format, a...)
+	p.mu.Unlock()
+}
+
+// end stops the reports. It may be called more than once.
 func (p *progress) end() {
-	close(p.stop)
+	p.endOnce.Do(func() { close(p.stop) })
 	<-p.done
 }

@@ -283,3 +283,21 @@ func TestRegsSVD(t *testing.T) {
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "INTR_RAISE")
 }
+
+// TestRegsBadInput: a width, an offset or a BAR out of range is a usage
+// error (exit 2), never a crash or an access somewhere else: an offset
+// past the block would wrap, on a 32-bit board, to a register of it.
+func TestRegsBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"regs", "write", "-width", "-8", "fake", "0x1234=1"},
+		{"regs", "read", "-width", "12", "fake", "0x10"},
+		{"regs", "read", "fake", "0x100000000"},
+		{"regs", "write", "fake", "0x100000010=2"},
+		{"regs", "read", "fake", "0xffffffffffffffff"},
+		{"regs", "read", "-bar", "7", "fake", "ID"},
+		{"regs", "write", "-bar", "-1", "fake", "CTRL=0"},
+	} {
+		code, _, stderr := run(t, Env{}, args...)
+		assert.Equal(t, ExitUsage, code, "%q: %s", args, stderr)
+	}
+}

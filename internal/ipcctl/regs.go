@@ -210,9 +210,20 @@ type regRef struct {
 	bits  int
 }
 
-// lookupReg resolves NAME, NAME.FIELD or an offset (0x10).
-func lookupReg(p *regs.Peripheral, s string, bits int) (regRef, error) {
+// lookupReg resolves NAME, NAME.FIELD or an offset (0x10) of a block
+// with size addressable bytes; bits is -width (0: the register's, or 32).
+func lookupReg(p *regs.Peripheral, s string, bits int, size uint64) (regRef, error) {
+	switch bits {
+	case 0, 8, 16, 32, 64:
+	default:
+		return regRef{}, fmt.Errorf("-width %d: want 8, 16, 32 or 64", bits)
+	}
 	if off, err := strconv.ParseUint(s, 0, 64); err == nil {
+		// Checked here, on 64 bits: on a 32-bit board the offset is
+		// made a uintptr, which would silently wrap to another register.
+		if w := uint64(max(bits, 8) / 8); off >= size || w > size-off {
+			return regRef{}, fmt.Errorf("offset %#x is outside the block's %#x bytes", off, size)
+		}
 		if r := p.RegisterAt(off); r != nil && (bits == 0 || bits == int(r.Bits)) {
 			return regRef{reg: r, off: off, bits: int(r.Bits)}, nil
 		}
@@ -268,7 +279,7 @@ func cmdRegsRead(_ context.Context, args []string, env *Env) error {
 	defer d.Close()
 	var refs []regRef
 	for _, s := range pos[1:] {
-		ref, err := lookupReg(d.Periph, s, *width)
+		ref, err := lookupReg(d.Periph, s, *width, d.size())
 		if err != nil {
 			return &cliError{code: ExitUsage, err: fmt.Errorf("%s: %w", d.Name, err), usage: f.usage}
 		}
@@ -343,7 +354,7 @@ func cmdRegsWrite(_ context.Context, args []string, env *Env) error {
 		if !ok {
 			return usageError(f.usage, "%q: write REG=VALUE or REG.FIELD=VALUE", s)
 		}
-		ref, err := lookupReg(d.Periph, name, *width)
+		ref, err := lookupReg(d.Periph, name, *width, d.size())
 		if err != nil {
 			return usageError(f.usage, "%s: %v", d.Name, err)
 		}

@@ -173,6 +173,7 @@ func cmdSelftest(ctx context.Context, args []string, env *Env) error {
 	}
 	defer d.Close()
 	p := startProgress(env, "selftest "+d.Name.String())
+	defer p.end() // on every path; the reports stop before the table
 	var checks []check
 	if d.Fake != nil {
 		d.Fake.SetFaults(plan)
@@ -185,7 +186,7 @@ func cmdSelftest(ctx context.Context, args []string, env *Env) error {
 	default:
 		line, err := d.IRQ()
 		if err != nil {
-			fmt.Fprintf(env.Stderr, "ipcctl: %s: no interrupt line, its check is skipped: %v\n", d.Name, err)
+			p.printf("ipcctl: %s: no interrupt line, its check is skipped: %v\n", d.Name, err)
 			line = nil
 		}
 		mem, noDMA, err := d.DMA()
@@ -282,12 +283,12 @@ func checkResetValues(bus regs.Bus, base uintptr, p *regs.Peripheral, skip func(
 			bad = append(bad, fmt.Sprintf("%s reads %s, reset %s", r.Name, hexBits(v, int(r.Bits)), hexBits(r.Reset, int(r.Bits))))
 		}
 	}
-	if len(bad) > 0 {
+	if nbad := len(bad); nbad > 0 {
 		c.Result = resultFail
-		if len(bad) > 3 {
-			bad = append(bad[:3], fmt.Sprintf("and %d more", len(bad)-3))
+		if nbad > 3 {
+			bad = append(bad[:3], fmt.Sprintf("and %d more", nbad-3))
 		}
-		c.Detail = fmt.Sprintf("%d of %d registers differ: %s", len(bad), n, strings.Join(bad, "; "))
+		c.Detail = fmt.Sprintf("%d of %d registers differ: %s", nbad, n, strings.Join(bad, "; "))
 		return c
 	}
 	c.Detail = fmt.Sprintf("%d registers at their reset values", n)
@@ -324,7 +325,7 @@ func isMailboxData(name string) bool {
 // play each part. On fake (multi-core) core 0 manages, core 1 loops the
 // mailboxes back and sends on the DMA channels, core 2 receives, core 3 owns
 // the doorbells and interrupt line under test, rung by core 1, and core 2
-// and 3 make the refused accesses. In loopback, as on a board where the
+// makes the refused accesses. In loopback, as on a board where the
 // tool is one initiator, the management core plays every part.
 type bed struct {
 	bus      map[int]regs.Bus
@@ -390,7 +391,7 @@ func selftestLoopback(ctx context.Context, bus regs.Bus, base uintptr, line irq.
 	if err != nil {
 		return []check{{Name: "open", Result: resultFail, Detail: err.Error()}}
 	}
-	k := int(rm.CORE_ID.Read())
+	k := int(regmap.CORE_ID.ID.Get(rm.CORE_ID.Read()))
 	b := &bed{bus: map[int]regs.Bus{k: bus}, base: base, rm: map[int]*regmap.IPCU{k: rm}, mgmt: k, a: k, b: k, owner: k, ringer: k, outsider: -1,
 		line: line, noDMA: noDMA, ndma: int(regmap.CAPS.NDMA.Get(rm.CAPS.Read()))}
 	if mem != nil {
@@ -408,6 +409,11 @@ func selftestLoopback(ctx context.Context, bus regs.Bus, base uintptr, line irq.
 			{Name: "checklist", Result: resultSkip, Detail: fmt.Sprintf("this CPU is core %d: the checklist configures the block, which only the management core 0 may do", k)},
 		}
 	}
+	// The checklist configures every mailbox, doorbell and DMA channel:
+	// start from the block's reset state (docs/ipcu.md 11.1), so that what
+	// firmware or an earlier run set up does not fail the checks that
+	// expect it (reset values, access control).
+	rm.CTRL.Update(regmap.CTRL.SRST.Set())
 	return b.run(ctx, p, func() error {
 		b.drv = b.adm
 		return nil
@@ -764,7 +770,7 @@ func (b *bed) checkDMA(ctx context.Context, ch int) check {
 	return c
 }
 
-// sortedNames returns the names of faults, for tests.
+// faultNames returns the names of faults, for tests.
 func faultNames() []string {
 	var s []string
 	for _, f := range faults {
