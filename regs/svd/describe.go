@@ -29,7 +29,8 @@ import (
 // overlap unless one is an alternate view (alternateRegister,
 // alternateGroup, or inside an alternateCluster), for two fields of a
 // register that overlap, and when flattening would give more than
-// MaxDescribeElements registers and cluster elements.
+// MaxDescribeElements registers and cluster elements or MaxTextBytes of
+// substituted descriptions.
 func (d *Device) Describe(peripherals ...string) (*regs.Description, error) {
 	desc := &regs.Description{Name: d.Name, Description: d.Description}
 	var ps []*Peripheral
@@ -60,7 +61,8 @@ func (d *Device) Describe(peripherals ...string) (*regs.Description, error) {
 // A flattener builds the registers of a description.
 type flattener struct {
 	dev   *path
-	count int // registers and cluster elements, against MaxDescribeElements
+	count     int // registers and cluster elements, against MaxDescribeElements
+	textBytes int // built by %s substitution, against MaxTextBytes
 	regs  []flatReg
 	// fields caches the converted fields of each model register, which all
 	// elements of an array share.
@@ -227,9 +229,13 @@ func (fl *flattener) register(r *Register, prefix string, base uint64, alt bool,
 		if err := fl.spend(); err != nil {
 			return err
 		}
+		desc, n := subst(r.Description, index)
+		if fl.textBytes += n; fl.textBytes > MaxTextBytes {
+			return fmt.Errorf("more than %d bytes of text after %%s substitution", MaxTextBytes)
+		}
 		fl.regs = append(fl.regs, flatReg{alt: alt, path: p, line: r.Line, Register: regs.Register{
 			Name:        prefix + name,
-			Description: subst(r.Description, index),
+			Description: desc,
 			Offset:      off,
 			Bits:        uint8(r.Size),
 			Access:      r.Access,

@@ -1,6 +1,8 @@
 package svd
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -238,4 +240,53 @@ func TestDescribeRegisterWriteEffect(t *testing.T) {
 	assert.Equal(t, regs.WriteNormal, rs[1].WriteEffect)
 	assert.Equal(t, regs.Layout[uint32]{Keep: 0, Idle: 0}, regs.RegisterLayout[uint32](&rs[0]))
 	assert.Equal(t, regs.Layout[uint32]{Keep: 0xffffffff, Idle: 0}, regs.RegisterLayout[uint32](&rs[1]))
+}
+
+// A long description on a register list inside a cluster list is cleaned
+// once and shared by the 8192 elements, not copied into each: the model
+// costs about what the input does.
+func TestDescriptionSharedByExpandedElements(t *testing.T) {
+	long := strings.Repeat("x\n", 32<<10) // 64 KiB, multi-line: cleaning copies it
+	doc := device(fmt.Sprintf(`<peripheral><name>P</name><baseAddress>0</baseAddress><registers>
+<cluster><dim>256</dim><dimIncrement>0x100</dimIncrement><name>C%%s</name><addressOffset>0</addressOffset>
+<register><dim>32</dim><dimIncrement>4</dimIncrement><name>R%%s</name><addressOffset>0</addressOffset><description>%s</description></register>
+</cluster></registers></peripheral>`, long))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d := parseString(t, doc)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	assert.Less(t, grew, int64(64<<20), "the model of a %d KiB input holds %d MiB", len(doc)>>10, grew>>20)
+	assert.Len(t, d.Peripherals[0].Clusters, 256)
+	assert.Equal(t, strings.TrimSpace(long), d.Peripherals[0].Clusters[255].Registers[31].Description)
+	runtime.KeepAlive(d)
+}
+
+// Text that %s substitution builds is bounded by Parse and by Describe.
+func TestSubstitutedTextLimit(t *testing.T) {
+	long := strings.Repeat("x", 64<<10) + "%s"
+	var perr *ParseError
+
+	// A %s list of registers in a %s list of clusters: Parse expands both.
+	doc := device(fmt.Sprintf(`<peripheral><name>P</name><baseAddress>0</baseAddress><registers>
+<cluster><dim>256</dim><dimIncrement>0x100</dimIncrement><name>C%%s</name><addressOffset>0</addressOffset>
+<register><dim>32</dim><dimIncrement>4</dimIncrement><name>R%%s</name><addressOffset>0</addressOffset><description>%s</description></register>
+</cluster></registers></peripheral>`, long))
+	_, err := Parse(strings.NewReader(doc))
+	require.ErrorAs(t, err, &perr)
+	assert.Contains(t, err.Error(), "bytes of text after %s substitution")
+	assert.True(t, strings.HasPrefix(perr.Path, "device DEV / peripheral P / cluster C"), perr.Path)
+
+	// Arrays stay one element each in the model; Describe flattens them.
+	doc = device(fmt.Sprintf(`<peripheral><name>P</name><baseAddress>0</baseAddress><registers>
+<cluster><dim>64</dim><dimIncrement>0x100</dimIncrement><name>C[%%s]</name><addressOffset>0</addressOffset>
+<register><dim>64</dim><dimIncrement>4</dimIncrement><name>R[%%s]</name><addressOffset>0</addressOffset><description>%s</description></register>
+</cluster></registers></peripheral>`, long))
+	d := parseString(t, doc)
+	_, err = d.Describe()
+	require.ErrorAs(t, err, &perr)
+	assert.Contains(t, err.Error(), "bytes of text after %s substitution")
+	assert.Equal(t, "device DEV / peripheral P / cluster C / register R", perr.Path)
 }

@@ -97,7 +97,11 @@
 // hostile input can make it build: XML nesting is capped at 64 elements,
 // clusters at MaxClusterDepth, a dim at MaxDim (4096) elements, the model
 // at MaxElements elements after expansion, and a Describe call at
-// MaxDescribeElements registers and cluster elements.
+// MaxDescribeElements registers and cluster elements. Text is bounded too:
+// a description is cleaned once per element of the input and shared by the
+// copies that dim lists and derivedFrom make of it, and the text that %s
+// substitution builds is capped at MaxTextBytes, by Parse and by each
+// Describe call; past a limit, the result is an error.
 //
 // # Tests
 //

@@ -18,6 +18,11 @@ const (
 	// in one call, after arrays and clusters are flattened, plus the
 	// number of cluster array elements it walks through to find them.
 	MaxDescribeElements = 1 << 18
+	// MaxTextBytes caps the text that %s substitution builds: the bytes of
+	// the display names and descriptions of expanded elements, counted
+	// once by Parse and once by each Describe call. Text without %s is
+	// cleaned once per element of the input and shared by its copies.
+	MaxTextBytes = 32 << 20
 )
 
 // A Device is a parsed SVD file: one chip, or one core's view of it.

@@ -41,7 +41,40 @@ func ParseFile(name string) (*Device, error) {
 // A converter turns the resolved node tree into the model, expanding dim
 // lists and handing register properties down.
 type converter struct {
-	elements int // built so far, against MaxElements
+	elements  int // built so far, against MaxElements
+	textBytes int // built by %s substitution, against MaxTextBytes
+	// clean caches the cleaned text of description nodes: an element
+	// expanded or derived many times shares one copy.
+	clean map[*node]string
+}
+
+// description returns the cleaned <description> of n, cleaned once per
+// node.
+func (c *converter) description(n *node) string {
+	k := n.child("description")
+	if k == nil {
+		return ""
+	}
+	if s, ok := c.clean[k]; ok {
+		return s
+	}
+	s := cleanText(k.text)
+	if c.clean == nil {
+		c.clean = make(map[*node]string)
+	}
+	c.clean[k] = s
+	return s
+}
+
+// subst replaces %s in s with index, counting the bytes it builds against
+// MaxTextBytes. Text without %s is returned as it is, not copied.
+func (c *converter) subst(s, index string, p *path, line int) (string, error) {
+	out, n := subst(s, index)
+	c.textBytes += n
+	if c.textBytes > MaxTextBytes {
+		return "", errorf(p, line, "more than %d bytes of text after %%s substitution", MaxTextBytes)
+	}
+	return out, nil
 }
 
 // spend counts one more element of the model.
@@ -112,12 +145,14 @@ func cleanText(s string) string {
 }
 
 // subst replaces %s in a display name or description with the index of an
-// expanded element.
-func subst(s, index string) string {
-	if index == "" {
-		return s
+// expanded element, and returns the number of bytes it built: 0 when s has
+// no %s and is returned as it is.
+func subst(s, index string) (string, int) {
+	if index == "" || !strings.Contains(s, "%s") {
+		return s, 0
 	}
-	return strings.ReplaceAll(s, "%s", index)
+	out := strings.ReplaceAll(s, "%s", index)
+	return out, len(out)
 }
 
 // properties reads the registerPropertiesGroup of n over in.
@@ -344,8 +379,9 @@ func (c *converter) peripheral1(n *node, in RegisterProperties, p *path, name, i
 	if per.BaseAddress, err = required(n, "baseAddress", p); err != nil {
 		return nil, err
 	}
-	desc, _ := text(n, "description")
-	per.Description = subst(cleanText(desc), index)
+	if per.Description, err = c.subst(c.description(n), index, p, n.line); err != nil {
+		return nil, err
+	}
 	per.Version, _ = text(n, "version")
 	per.GroupName, _ = text(n, "groupName")
 	per.HeaderStructName, _ = text(n, "headerStructName")
@@ -471,12 +507,13 @@ func (c *converter) cluster1(n *node, in RegisterProperties, p *path, name, inde
 		return nil, err
 	}
 	cl := &Cluster{Name: name, RawName: n.name(), Index: index, AddressOffset: off, Line: n.line, DerivedFrom: n.derivedFrom}
-	desc, _ := text(n, "description")
-	cl.Description = subst(cleanText(desc), index)
+	var err error
+	if cl.Description, err = c.subst(c.description(n), index, p, n.line); err != nil {
+		return nil, err
+	}
 	cl.HeaderStructName, _ = text(n, "headerStructName")
 	cl.AlternateCluster, _ = text(n, "alternateCluster")
 	cl.AlternateCluster = strings.TrimSpace(cl.AlternateCluster)
-	var err error
 	if cl.Defaults, err = properties(n, in, p); err != nil {
 		return nil, err
 	}
@@ -537,9 +574,13 @@ func (c *converter) register1(n *node, in RegisterProperties, p *path, name, ind
 	}
 	r := &Register{Name: name, RawName: n.name(), Index: index, AddressOffset: off, Line: n.line, DerivedFrom: n.derivedFrom}
 	dn, _ := text(n, "displayName")
-	r.DisplayName = subst(dn, index)
-	desc, _ := text(n, "description")
-	r.Description = subst(cleanText(desc), index)
+	var err error
+	if r.DisplayName, err = c.subst(dn, index, p, n.line); err != nil {
+		return nil, err
+	}
+	if r.Description, err = c.subst(c.description(n), index, p, n.line); err != nil {
+		return nil, err
+	}
 	r.AlternateRegister, _ = text(n, "alternateRegister")
 	r.AlternateGroup, _ = text(n, "alternateGroup")
 	r.AlternateRegister, r.AlternateGroup = strings.TrimSpace(r.AlternateRegister), strings.TrimSpace(r.AlternateGroup)
@@ -693,9 +734,10 @@ func (c *converter) field1(n *node, r *Register, p *path, name, index string, of
 		Access: r.Access, WriteEffect: r.WriteEffect, ReadAction: r.ReadAction,
 		Line: n.line, DerivedFrom: n.derivedFrom,
 	}
-	desc, _ := text(n, "description")
-	f.Description = subst(cleanText(desc), index)
 	var err error
+	if f.Description, err = c.subst(c.description(n), index, p, n.line); err != nil {
+		return nil, err
+	}
 	if s, k := text(n, "access"); k != nil {
 		if f.Access, err = regs.ParseAccess(s); err != nil {
 			return nil, wrap(p, k.line, err)
@@ -742,8 +784,7 @@ func (c *converter) enums(n *node, width int, up *path) (*EnumeratedValues, erro
 		if k.name() == "" {
 			return nil, errorf(vp, k.line, "missing <name>")
 		}
-		desc, _ := text(k, "description")
-		desc = cleanText(desc)
+		desc := c.description(k)
 		isDefault := false
 		if s, dk := text(k, "isDefault"); dk != nil {
 			var err error
