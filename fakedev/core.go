@@ -20,7 +20,11 @@ func (c *Core) Size() uintptr { return BlockSize }
 // notifications (docs/ipcu.md 6.3): each notification adds 1. The Device
 // owns it and closes it in Close; do not close it. It is -1 for ids of
 // CAPS.NCORES and above, which have no interrupt line.
-func (c *Core) EventFD() int { return c.d.cores[c.id].efd }
+func (c *Core) EventFD() int {
+	c.d.mu.Lock()
+	defer c.d.mu.Unlock()
+	return c.d.cores[c.id].efd
+}
 
 // Notifications returns how many notifications the core's line has
 // produced since the device was created.

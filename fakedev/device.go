@@ -146,8 +146,11 @@ func (d *Device) softReset() {
 		c := &d.cores[k]
 		c.stopTimer()
 		acl := c.dbACL
-		efd, notes := c.efd, c.notes
-		*c = coreState{efd: efd, notes: notes}
+		// The timer generation survives too: a timer whose Stop came
+		// too late still runs its callback, which must find its
+		// generation stale, not equal to a new timer's.
+		efd, notes, gen := c.efd, c.notes, c.timerGen
+		*c = coreState{efd: efd, notes: notes, timerGen: gen}
 		if acl&lockBit != 0 {
 			c.dbACL = acl
 		}

@@ -21,7 +21,9 @@ type FaultPlan struct {
 	// incremented (register state is unchanged, so a handler that re-reads
 	// status after IRQ_EOI loses nothing).
 	LoseNotification float64
-	// DuplicateNotification increments the eventfd twice.
+	// DuplicateNotification increments the eventfd twice. It is drawn
+	// for the notifications not lost, so the rate per notification is
+	// (1 - LoseNotification) x DuplicateNotification.
 	DuplicateNotification float64
 	// SpuriousNotification increments a random core's eventfd after a
 	// register access, with nothing pending.
