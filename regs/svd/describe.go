@@ -60,10 +60,10 @@ func (d *Device) Describe(peripherals ...string) (*regs.Description, error) {
 
 // A flattener builds the registers of a description.
 type flattener struct {
-	dev   *path
+	dev       *path
 	count     int // registers and cluster elements, against MaxDescribeElements
 	textBytes int // built by %s substitution, against MaxTextBytes
-	regs  []flatReg
+	regs      []flatReg
 	// fields caches the converted fields of each model register, which all
 	// elements of an array share.
 	fields map[*Register][]regs.Field
