@@ -42,7 +42,8 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// Root is the directory holding sys, proc, dev and run: "" or "/" for
 	// the machine's own, or a fake tree for tests. The -root flag of
-	// list, bind, unbind and doctor overrides it.
+	// list, bind, unbind, doctor and the commands that open a device
+	// overrides it.
 	Root string
 
 	// binder replaces the PCI bus for bind and unbind (tests: a fake
