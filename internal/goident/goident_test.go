@@ -1,6 +1,9 @@
 package goident
 
-import "testing"
+import (
+	"go/token"
+	"testing"
+)
 
 func TestOf(t *testing.T) {
 	for in, want := range map[string]string{
@@ -11,12 +14,19 @@ func TestOf(t *testing.T) {
 		"EN.0":    "EN_0",
 		"":        "X",
 		"TX-DATA": "TX_DATA",
-		"ÄPFEL":   "_PFEL",
+		"ÄPFEL":   "X_PFEL",
+		"-":       "X_",
+		"%x":      "X_x",
+		"äpfel":   "X_pfel",
 		"IPC_S":   "IPC_S",
 		"FIFO_ST": "FIFO_ST",
 	} {
-		if got := Of(in); got != want {
+		got := Of(in)
+		if got != want {
 			t.Errorf("Of(%q) = %q, want %q", in, got, want)
+		}
+		if !token.IsIdentifier(got) || !token.IsExported(got) {
+			t.Errorf("Of(%q) = %q, not an exported identifier", in, got)
 		}
 	}
 }

@@ -161,6 +161,20 @@ var indexRE = regexp.MustCompile(`\[[^\]]*\]`)
 // shape returns a flattened register name without its array indices.
 func shape(name string) string { return indexRE.ReplaceAllString(name, "[]") }
 
+// goPath returns the path of the Go fields that a flattened register name
+// ("MBOX[3].STATUS") is generated as: each part as goident gives it.
+func goPath(name string) string {
+	parts := strings.Split(shape(name), ".")
+	for i, p := range parts {
+		base, arr := strings.CutSuffix(p, "[]")
+		parts[i] = goident.Of(base)
+		if arr {
+			parts[i] += "[]"
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
 func checkMap(t testing.TB, p *regs.Peripheral, build func(regs.Bus) (any, error)) {
 	t.Helper()
 	if build == nil {
@@ -199,12 +213,12 @@ func checkMap(t testing.TB, p *regs.Peripheral, build func(regs.Bus) (any, error
 		}
 		d := cands[0]
 		for _, c := range cands {
-			if shape(c.Name) == shape(path) {
+			if goPath(c.Name) == shape(path) {
 				d = c
 				break
 			}
 		}
-		if shape(d.Name) != shape(path) {
+		if goPath(d.Name) != shape(path) {
 			t.Errorf("%s: %s at offset %#x is %s in the SVD", p.Name, path, off, d.Name)
 		}
 		k := key{off, d.Name}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,4 +258,39 @@ func TestRejectsMisalignedSVD(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	assert.Equal(t, 1, run([]string{"-svd", svd, "-pkg", "p"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "register CFG at offset 0x6 is not aligned to its size of 4 bytes")
+}
+
+// Names that start with something other than an ASCII letter ("-", "äx")
+// must still give exported identifiers: "_" would be a blank field that
+// init cannot assign, and "_x" an unexported one the generated test
+// cannot see.
+func TestOddNamesGiveExportedIdentifiers(t *testing.T) {
+	svd := filepath.Join(t.TempDir(), "odd.svd")
+	require.NoError(t, os.WriteFile(svd, []byte(`<device><name>ODD</name><peripherals><peripheral><name>P</name><baseAddress>0</baseAddress><registers>
+<register><name>-</name><addressOffset>0</addressOffset></register>
+<register><name>äx</name><addressOffset>4</addressOffset><fields><field><name>-</name><bitRange>[0:0]</bitRange></field></fields></register>
+</registers></peripheral></peripherals></device>`), 0o644))
+	code, _, err := Generate(Options{SVD: svd, Package: "odd"})
+	require.NoError(t, err)
+	f, err := parser.ParseFile(token.NewFileSet(), "odd_gen.go", code, 0)
+	require.NoError(t, err)
+	ast.Inspect(f, func(n ast.Node) bool {
+		if st, ok := n.(*ast.StructType); ok {
+			for _, fld := range st.Fields.List {
+				for _, id := range fld.Names {
+					assert.True(t, id.IsExported(), "field %s", id.Name)
+				}
+			}
+		}
+		return true
+	})
+	assert.Contains(t, string(code), "\tX_ regs.RW[uint32]")
+	assert.Contains(t, string(code), "var X_x = struct")
+	if testing.Short() {
+		return
+	}
+	// The package compiles and passes its generated test.
+	dir := genPackage(t, svd, "odd")
+	out, err := goTest(t, dir)
+	require.NoError(t, err, out)
 }
