@@ -59,6 +59,16 @@ func (f *Field) Enum(v uint64) *EnumValue {
 	return def
 }
 
+// accessShort is the register's access for Dump and WriteMap: its own
+// write effect (W1C, W1S) when it has one, else its access narrowed by its
+// fields.
+func (r *Register) accessShort() string {
+	if r.WriteEffect != WriteNormal {
+		return r.WriteEffect.Short()
+	}
+	return r.EffectiveAccess().Short()
+}
+
 // Kind returns the field's access in datasheet terms: RO, WO, RW, W1C, W1S,
 // RC (read-to-clear) and so on.
 func (f *Field) Kind() string {
@@ -185,7 +195,7 @@ func Dump(w io.Writer, b Bus, p *Peripheral, opts *DumpOptions) error {
 		r := &p.Registers[i]
 		digits := int(r.Bits / 4)
 		reset := fmt.Sprintf("%#0*x", digits, r.Reset)
-		acc := r.EffectiveAccess().Short()
+		acc := r.accessShort()
 		switch {
 		case !r.EffectiveAccess().Readable():
 			fmt.Fprintf(tw, "%#04x\t%s\t%s\t(write-only)\t%s\n", r.Offset, r.Name, acc, reset)
@@ -252,7 +262,7 @@ func WriteMap(w io.Writer, p *Peripheral) error {
 	fmt.Fprintf(tw, "OFFSET\tREGISTER\tACCESS\tRESET\tDESCRIPTION\n")
 	for i := range p.Registers {
 		r := &p.Registers[i]
-		acc := r.EffectiveAccess().Short()
+		acc := r.accessShort()
 		if r.ReadAction != ReadNormal {
 			acc += "/read " + r.ReadAction.String()
 		}

@@ -111,3 +111,17 @@ OFFSET  REGISTER      ACCESS                  RESET       DESCRIPTION
 `
 	assert.Equal(t, want, out.String())
 }
+
+// TestWriteMapRegisterWriteEffect: a register that is write-1-to-clear as a
+// whole, with no fields, shows as W1C, not RW.
+func TestWriteMapRegisterWriteEffect(t *testing.T) {
+	p := Peripheral{Name: "P", Size: 4, Registers: []Register{
+		{Name: "INTSTAT", Offset: 0, Bits: 32, Access: ReadWrite, WriteEffect: OneToClear, ResetMask: 0xffffffff},
+	}}
+	var out bytes.Buffer
+	require.NoError(t, WriteMap(&out, &p))
+	assert.Regexp(t, `INTSTAT\s+W1C\s`, out.String())
+	out.Reset()
+	require.NoError(t, Dump(&out, newTestBus(4), &p, nil))
+	assert.Regexp(t, `INTSTAT\s+W1C\s`, out.String())
+}
