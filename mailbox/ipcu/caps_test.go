@@ -134,3 +134,47 @@ func TestHandlerAcksLine(t *testing.T) {
 		require.NoError(t, err, "message %d: the line was not unmasked (no irq.Source.Ack)", i)
 	}
 }
+
+// TestWaitDoorbellsConcurrent: two goroutines wait on different doorbells
+// of one core, with no poll fallback (an hour): the interrupt is armed for
+// both, and each is woken by its own doorbell.
+func TestWaitDoorbellsConcurrent(t *testing.T) {
+	dev, err := fakedev.New(fakedev.Config{})
+	require.NoError(t, err)
+	defer dev.Close()
+	var drv [3]*ipcu.Driver
+	for k := range drv {
+		cfg := ipcu.Config{Bus: dev.Core(k)}
+		if k == 2 {
+			src, err := irq.FromEventfd(dev.Core(k).EventFD(), false)
+			require.NoError(t, err)
+			defer src.Close()
+			cfg.IRQ, cfg.PollInterval = src, time.Hour
+		}
+		drv[k], err = ipcu.Open(cfg)
+		require.NoError(t, err)
+		defer drv[k].Close()
+	}
+	require.NoError(t, drv[0].AllowDoorbells(2, 1<<1))
+	require.NoError(t, drv[0].Enable())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := [2]chan uint32{make(chan uint32, 1), make(chan uint32, 1)}
+	for i := range got {
+		go func() {
+			v, err := drv[2].WaitDoorbells(ctx, 1<<i)
+			assert.NoError(t, err, "waiter %d", i)
+			got[i] <- v
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // both armed
+	for i := range got {
+		require.NoError(t, drv[1].Ring(2, 1<<i))
+		select {
+		case v := <-got[i]:
+			assert.Equal(t, uint32(1<<i), v)
+		case <-ctx.Done():
+			t.Fatalf("the waiter on doorbell %d was not woken", i)
+		}
+	}
+}

@@ -31,7 +31,9 @@ func (d *Driver) Doorbells() uint32 { return d.blk.CORE[d.self].DB_STATUS.Read()
 func (d *Driver) ClearDoorbells(bits uint32) { d.blk.CORE[d.self].DB_STATUS.Write(bits) }
 
 // WaitDoorbells blocks until one of the doorbells in mask is rung and
-// returns the rung doorbells in mask, without clearing them.
+// returns the rung doorbells in mask, without clearing them. Several
+// goroutines may wait at once, on different masks: the interrupt is armed
+// for all their doorbells, and its firing wakes every waiter.
 func (d *Driver) WaitDoorbells(ctx context.Context, mask uint32) (uint32, error) {
 	t := stoppedTimer()
 	for {
@@ -39,9 +41,10 @@ func (d *Driver) WaitDoorbells(ctx context.Context, mask uint32) (uint32, error)
 			return v, nil
 		}
 		d.mu.Lock()
-		if d.irq != nil && d.dbEn != mask {
-			d.dbEn = mask
-			d.blk.CORE[d.self].DB_EN.Write(mask)
+		wake := d.dbWake // taken before the check below: a later firing closes it
+		if d.irq != nil && d.dbEn|mask != d.dbEn {
+			d.dbEn |= mask
+			d.blk.CORE[d.self].DB_EN.Write(d.dbEn)
 		}
 		d.mu.Unlock()
 		if v := d.Doorbells() & mask; v != 0 {
@@ -52,7 +55,7 @@ func (d *Driver) WaitDoorbells(ctx context.Context, mask uint32) (uint32, error)
 		case <-ctx.Done():
 			t.Stop()
 			return 0, &mailbox.Error{Op: "wait", Channel: "ipcu doorbells", Err: mailbox.CtxErr(ctx)}
-		case <-d.dbSig:
+		case <-wake:
 		case <-t.C:
 		}
 		t.Stop()

@@ -53,10 +53,10 @@ type Driver struct {
 	mu     sync.Mutex // guards the fields below and CORE[self]'s enables
 	rxEn   uint32     // the mailboxes whose RX interrupt is armed
 	txEn   uint32     // the mailboxes whose TX-done interrupt is armed
-	dbEn   uint32     // the doorbells whose interrupt is armed
+	dbEn   uint32     // the doorbells whose interrupt is armed: the union of the waiters' masks
 	rxSig  [regmapMailboxes]chan struct{}
 	txSig  [regmapMailboxes]chan struct{}
-	dbSig  chan struct{}
+	dbWake chan struct{} // closed, and replaced, when a doorbell interrupt fires: wakes every waiter
 	dmaSig [4]chan struct{} // DMA completion or error of channel c
 	dmaEn  uint32
 	open   [2][regmapMailboxes]bool // [0] TX, [1] RX
@@ -95,7 +95,7 @@ func Open(cfg Config) (*Driver, error) {
 		irq:   cfg.IRQ,
 		poll:  cfg.PollInterval,
 		spin:  cfg.BusyPoll,
-		dbSig: make(chan struct{}, 1),
+		dbWake: make(chan struct{}),
 		done:  make(chan struct{}),
 	}
 	for m := range d.rxSig {
@@ -239,8 +239,9 @@ func (d *Driver) handle(core *regmap.IPCU_CORE) {
 		d.mu.Lock()
 		d.dbEn = 0
 		core.DB_EN.Write(0)
+		close(d.dbWake)
+		d.dbWake = make(chan struct{})
 		d.mu.Unlock()
-		signal(d.dbSig)
 	}
 	if regmap.CORE_IRQ_MSTATUS.DMA_DONE.IsSet(ms) {
 		// Acknowledge before the rings are read (docs/ipcu.md 11.10), so
