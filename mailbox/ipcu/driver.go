@@ -56,7 +56,7 @@ type Driver struct {
 	dbEn   uint32     // the doorbells whose interrupt is armed: the union of the waiters' masks
 	rxSig  [regmapMailboxes]chan struct{}
 	txSig  [regmapMailboxes]chan struct{}
-	dbWake chan struct{} // closed, and replaced, when a doorbell interrupt fires: wakes every waiter
+	dbWake chan struct{}    // closed, and replaced, when a doorbell interrupt fires: wakes every waiter
 	dmaSig [4]chan struct{} // DMA completion or error of channel c
 	dmaEn  uint32
 	open   [2][regmapMailboxes]bool // [0] TX, [1] RX
@@ -89,14 +89,14 @@ func Open(cfg Config) (*Driver, error) {
 		return nil, &mailbox.Error{Op: "open", Channel: "ipcu", Err: err}
 	}
 	d := &Driver{
-		blk:   blk,
-		self:  self,
-		caps:  caps,
-		irq:   cfg.IRQ,
-		poll:  cfg.PollInterval,
-		spin:  cfg.BusyPoll,
+		blk:    blk,
+		self:   self,
+		caps:   caps,
+		irq:    cfg.IRQ,
+		poll:   cfg.PollInterval,
+		spin:   cfg.BusyPoll,
 		dbWake: make(chan struct{}),
-		done:  make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	for m := range d.rxSig {
 		d.rxSig[m] = make(chan struct{}, 1)
