@@ -116,6 +116,7 @@ func (d *Device) transfer(ctx context.Context, op string, mem dmaring.Region, sr
 	if tracks {
 		h.Hold()
 	}
+	d.forget(IRQDMA)
 	d.r.DMA_CMD.Write(cmd)
 	idle := func() bool { return eduregs.DMA_CMD.START.Get(d.r.DMA_CMD.Read()) == 0 }
 	if _, err := d.await(ctx, IRQDMA, idle); err != nil {

@@ -250,6 +250,7 @@ func (d *Device) Factorial(ctx context.Context, n uint32) (uint32, error) {
 		enable = 1
 	}
 	d.r.STATUS.Update(eduregs.STATUS.IRQ_ENABLE.Val(enable))
+	d.forget(IRQFactorial)
 	d.r.FACTORIAL.Write(n)
 	idle := func() bool { return eduregs.STATUS.COMPUTING.Get(d.r.STATUS.Read()) == 0 }
 	if _, err := d.await(ctx, IRQFactorial, idle); err != nil {
@@ -305,8 +306,17 @@ func (d *Device) collect() uint32 {
 	return st
 }
 
+// forget drops the interrupt bits want that are pending, in the device or
+// collected: those of an earlier operation given up on (its context done
+// before the device finished), or raised by a caller, which must not end
+// the wait of the operation about to start. Called with the turn held.
+func (d *Device) forget(want uint32) {
+	d.collect()
+	d.pending &^= want
+}
+
 // await waits until one of the interrupt bits want is pending, and claims
-// them. Without a line it polls instead, and also returns when done
+// them (and, with done, until done reports true). Without a line it polls instead, and also returns when done
 // reports true (done may be nil).
 //
 // The handler pattern (package irq): after a wake-up, acknowledge in the
@@ -332,7 +342,9 @@ func (d *Device) await(ctx context.Context, want uint32, done func() bool) (uint
 				continue // re-check the status after re-arming
 			}
 		}
-		if got := d.pending & want; got != 0 {
+		// The bit alone is not enough: a caller's Raise of the same bit
+		// would end the wait before the device is done.
+		if got := d.pending & want; got != 0 && (done == nil || done()) {
 			d.pending &^= got
 			return got, nil
 		}
