@@ -57,5 +57,6 @@
 // semantics (inversion, factorial, interrupt raise and acknowledge, DMA with
 // a fake Memory) that also fails any access of the wrong width. The guest
 // tests (package guest, built with -tags ipcu_guest and run in a QEMU VM by
-// tools/vmtest) run it against the real device through uio_pci_generic.
+// tools/vmtest) run it against the real device through uio_pci_generic,
+// and through vfio-pci with DMA and MSI.
 package edu

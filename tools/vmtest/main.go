@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/ipcu/ipcu/tools/vmtest/vm"
@@ -34,7 +35,7 @@ func main() {
 	shm.Close()
 	defer os.Remove(shm.Name())
 	c.SharedMem = shm.Name()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := vm.Run(ctx, c)
 	if err == nil {

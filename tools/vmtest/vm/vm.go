@@ -130,9 +130,13 @@ func Find(c Config) (Config, error) {
 		sort.Slice(ks, func(i, j int) bool { return versionLess(ks[i], ks[j]) })
 		c.Kernel = ks[len(ks)-1]
 	}
-	if _, err := os.Stat(c.Kernel); err != nil {
+	// Opened, not only stat'ed: some distributions make /boot/vmlinuz-*
+	// readable by root only, which QEMU would find out too late.
+	f, err := os.Open(c.Kernel)
+	if err != nil {
 		return c, fmt.Errorf("kernel: %w: %v", ErrMissing, err)
 	}
+	f.Close()
 	if c.ModulesDir == "" {
 		ver := strings.TrimPrefix(filepath.Base(c.Kernel), "vmlinuz-")
 		c.ModulesDir = filepath.Join("/lib/modules", ver)
@@ -296,6 +300,11 @@ sync
 poweroff -f
 `
 
+// shellQuote quotes s for the guest's sh: a -run pattern such as "A|B"
+// must reach the test binary whole, not make a pipeline whose status the
+// script would report.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
 // writeInitramfs writes the gzip'd cpio archive the guest boots from.
 func writeInitramfs(c Config, bin, marker, out string) error {
 	f, err := os.Create(out)
@@ -330,8 +339,11 @@ func writeInitramfs(c Config, bin, marker, out string) error {
 		// The number keeps the load order when the shell sorts the names.
 		_ = a.File(fmt.Sprintf("lib/modules/%02d-%s.ko", i, filepath.Base(m)), 0o644, b)
 	}
-	args := strings.Join(c.TestArgs, " ")
-	_ = a.File("init", 0o755, []byte(fmt.Sprintf(initScript, marker, args)))
+	quoted := make([]string, len(c.TestArgs))
+	for i, arg := range c.TestArgs {
+		quoted[i] = shellQuote(arg)
+	}
+	_ = a.File("init", 0o755, []byte(fmt.Sprintf(initScript, marker, strings.Join(quoted, " "))))
 	if err := a.Close(); err != nil {
 		return fmt.Errorf("writing the initramfs: %w", err)
 	}
@@ -412,6 +424,7 @@ func boot(ctx context.Context, c Config, initrd, shm, marker string) (*Result, e
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.QEMU, QEMUArgs(c, initrd, shm)...)
+	dieWithParent(cmd)
 	var console bytes.Buffer
 	var out io.Writer = &console
 	if c.Console != nil {

@@ -66,3 +66,18 @@ func TestTimeout(t *testing.T) {
 	out, _ := exec.Command("pgrep", "-f", c.SharedMem).Output()
 	assert.Empty(t, strings.TrimSpace(string(out)), "qemu still running")
 }
+
+// TestShellQuote: a test argument reaches the guest's test binary whole,
+// whatever shell characters it holds (a -run pattern "A|B" made a pipeline
+// whose status the init script reported).
+func TestShellQuote(t *testing.T) {
+	for _, arg := range []string{"-test.run=EDU|VFIO", "X|cat", "a b", "it's", "$(false)", "(A)*", ""} {
+		out, err := exec.Command("sh", "-c", "printf '%s' "+shellQuote(arg)).Output()
+		if err != nil {
+			t.Fatalf("%q: %v", arg, err)
+		}
+		if string(out) != arg {
+			t.Errorf("%q reached sh as %q", arg, out)
+		}
+	}
+}
