@@ -18,9 +18,16 @@ type Watcher struct {
 // for (its PID could name another process by then): watch a child
 // before Wait, or a process known to be alive.
 func Watch(p *os.Process, exited func()) (*Watcher, error) {
-	fd, err := unix.PidfdOpen(p.Pid, unix.PIDFD_NONBLOCK)
+	// Flags 0 and O_NONBLOCK set after: PIDFD_NONBLOCK came with Linux
+	// 5.10, pidfd_open with 5.3 (and pidfd_open's descriptors are
+	// close-on-exec already).
+	fd, err := unix.PidfdOpen(p.Pid, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("pidfd_open", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("fcntl", err)
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
 	// A nonblocking descriptor goes into the runtime's poller; a

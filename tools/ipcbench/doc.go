@@ -24,6 +24,8 @@
 //	            polls under the lock; two locked threads of one process
 //	shm-poll    package shm's channel (shm.NewPair: memfd, SPSC rings), busy-polling
 //	shm-sleep   the same, sleeping at once (Options.BusyPoll 0: eventfd wake-ups)
+//	shm-proc    package shm's channel to a peer process (ipcbench run again,
+//	            given the descriptors: shm.FromFiles), busy-polling
 //	ebpf-queue  package ebpf's channel over BPF queue maps, busy-polling
 //	ebpf-mmap   package ebpf's channel over mmapable BPF arrays, busy-polling
 //	mbox-poll   the reference block's mailboxes (mailbox/ipcu) on fakedev, polled
