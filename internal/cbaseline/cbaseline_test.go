@@ -128,3 +128,15 @@ func TestParse(t *testing.T) {
 	_, err = cbaseline.Parse([]byte("probe_rtt_ns fast\ndone\n"))
 	assert.Error(t, err, "bad value")
 }
+
+// TestProcessPeerDiesEarly: with Processes, a second process that ends
+// before its part (here it cannot pin itself to CPU 1000) makes Run fail;
+// the first process, spinning for it, used to spin forever.
+func TestProcessPeerDiesEarly(t *testing.T) {
+	b := build(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := b.Run(ctx, cbaseline.Params{Iterations: 1000, CPUs: []int{0, 1000}, Processes: true, Tests: []cbaseline.Test{cbaseline.Probe}})
+	require.NoError(t, ctx.Err(), "Run spun until the deadline")
+	require.Error(t, err, "Run succeeded with an impossible CPU")
+}

@@ -53,9 +53,15 @@ static inline void cpu_relax(void) {
 
 // relax is one wait of a spin loop: the spin hint, and every 1024 spins
 // a sched_yield, so that two sides pinned to one CPU still progress.
+static pid_t peer; // with -p, in the parent: the second process
+static void peer_check(void);
+
 static inline void relax(unsigned *spins) {
-	if (++*spins % 1024 == 0)
+	if (++*spins % 1024 == 0) {
 		sched_yield();
+		if (peer > 0)
+			peer_check();
+	}
 	else
 		cpu_relax();
 }
@@ -104,6 +110,16 @@ static double best_ns; // the best window of the last measurement
 static void die(const char *what) {
 	fprintf(stderr, "ring: %s: %s\n", what, strerror(errno));
 	exit(1);
+}
+
+// peer_check exits if the second process has ended (without reaping it).
+static void peer_check(void) {
+	siginfo_t si = {0};
+	if (waitid(P_PID, (id_t)peer, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == peer &&
+	    !(si.si_code == CLD_EXITED && si.si_status == 0)) {
+		fprintf(stderr, "ring: the second process ended early\n");
+		exit(1);
+	}
 }
 
 // ---- parameters and shared state ----
@@ -453,9 +469,11 @@ static double run_pair(void (*b)(void), double (*a)(void)) {
 			b();
 			_exit(0);
 		}
+		peer = pid;
 		while (!load_acq(&sh->ready))
 			relax(&spins);
 		r = a();
+		peer = 0;
 		int status;
 		if (waitpid(pid, &status, 0) < 0)
 			die("waitpid");
