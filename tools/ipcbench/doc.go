@@ -61,10 +61,12 @@
 //
 // The C baseline (internal/cbaseline) is built with gcc -O2 and run at
 // every measured size, right before the transports at that size, when gcc
-// is in PATH (-no-c turns it off), with as many round trips as -n and
-// throughput batches of 32 (fewer for large messages, at most about 1 GiB
-// moved). It reports only means, which one stall of a shared host
-// inflates, so it runs three times and the best of each figure is kept.
+// is in PATH (-no-c turns it off), with -n round trips and -n throughput
+// batches of 32 messages, both capped so that the batches move at most
+// about 1 GiB (the C program's one count drives both: at 16 KiB that is
+// 2048 round trips, at 64 KiB 512), and at least 100. It reports only
+// means, which one stall of a shared host inflates, so it runs three
+// times and the best of each figure is kept.
 //
 // The eBPF transports need root (or CAP_BPF) and a bpffs: ipcbench uses
 // /sys/fs/bpf when a bpffs is mounted there, and otherwise mounts one on a

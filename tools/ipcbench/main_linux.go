@@ -326,8 +326,8 @@ func (cr *cRunner) run(ctx context.Context, m *measure, size int) {
 		return
 	}
 	cr.prog.step(fmt.Sprintf("C baseline, %s-byte messages", formatSize(size)), 0)
-	// As many round trips as ours, and batches moving at most about
-	// 1 GiB.
+	// As many round trips and batches as ours, capped so that the
+	// batches move at most about 1 GiB (one count drives both: doc.go).
 	iters := max(100, min(cr.o.iterations, (1<<30)/(size*cBatch)))
 	var best CResult
 	for k := range cRuns {
