@@ -95,28 +95,42 @@ func (m *maskingSource) Ack() error {
 	return nil
 }
 
-// TestHandlerAcksLine: the driver's interrupt handler re-enables a line
-// the kernel masks on delivery, so the second interrupt is delivered too
-// (the poll fallback is an hour here).
-func TestHandlerAcksLine(t *testing.T) {
+// irqOnlyDrivers opens drivers for cores 0 to 2 of a fresh fakedev, core
+// 2's with its interrupt line (through wrap, if not nil) and no poll
+// fallback to speak of (an hour), so that only interrupts wake its waiters.
+func irqOnlyDrivers(t *testing.T, wrap func(irq.Source) irq.Source) [3]*ipcu.Driver {
+	t.Helper()
 	dev, err := fakedev.New(fakedev.Config{})
 	require.NoError(t, err)
-	defer dev.Close()
+	t.Cleanup(func() { dev.Close() })
 	var drv [3]*ipcu.Driver
 	for k := range drv {
 		cfg := ipcu.Config{Bus: dev.Core(k)}
 		if k == 2 {
 			src, err := irq.FromEventfd(dev.Core(k).EventFD(), false)
 			require.NoError(t, err)
-			defer src.Close()
-			m := &maskingSource{Source: src, unmasked: make(chan struct{}, 1)}
-			m.unmasked <- struct{}{} // unmasked at start
-			cfg.IRQ, cfg.PollInterval = m, time.Hour
+			t.Cleanup(func() { src.Close() })
+			cfg.IRQ, cfg.PollInterval = src, time.Hour
+			if wrap != nil {
+				cfg.IRQ = wrap(src)
+			}
 		}
 		drv[k], err = ipcu.Open(cfg)
 		require.NoError(t, err)
-		defer drv[k].Close()
+		t.Cleanup(func() { drv[k].Close() })
 	}
+	return drv
+}
+
+// TestHandlerAcksLine: the driver's interrupt handler re-enables a line
+// the kernel masks on delivery, so the second interrupt is delivered too
+// (the poll fallback is an hour here).
+func TestHandlerAcksLine(t *testing.T) {
+	drv := irqOnlyDrivers(t, func(src irq.Source) irq.Source {
+		m := &maskingSource{Source: src, unmasked: make(chan struct{}, 1)}
+		m.unmasked <- struct{}{} // unmasked at start
+		return m
+	})
 	require.NoError(t, drv[0].ConfigureMailbox(0, 1, 2))
 	require.NoError(t, drv[0].Enable())
 	tx, err := drv[1].Channel(ipcu.ChannelConfig{TX: 0, RX: -1})
@@ -139,22 +153,7 @@ func TestHandlerAcksLine(t *testing.T) {
 // of one core, with no poll fallback (an hour): the interrupt is armed for
 // both, and each is woken by its own doorbell.
 func TestWaitDoorbellsConcurrent(t *testing.T) {
-	dev, err := fakedev.New(fakedev.Config{})
-	require.NoError(t, err)
-	defer dev.Close()
-	var drv [3]*ipcu.Driver
-	for k := range drv {
-		cfg := ipcu.Config{Bus: dev.Core(k)}
-		if k == 2 {
-			src, err := irq.FromEventfd(dev.Core(k).EventFD(), false)
-			require.NoError(t, err)
-			defer src.Close()
-			cfg.IRQ, cfg.PollInterval = src, time.Hour
-		}
-		drv[k], err = ipcu.Open(cfg)
-		require.NoError(t, err)
-		defer drv[k].Close()
-	}
+	drv := irqOnlyDrivers(t, nil)
 	require.NoError(t, drv[0].AllowDoorbells(2, 1<<1))
 	require.NoError(t, drv[0].Enable())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
